@@ -1,0 +1,1 @@
+"""Source documents: front matter, chunking with provenance, bibliography, file loaders."""
