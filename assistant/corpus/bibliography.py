@@ -28,7 +28,8 @@ class BibEntry(BaseModel):
         """'Authors (year). Title. Venue.' for a further-reading list."""
         year = f" ({self.year})" if self.year else ""
         venue = f" {self.venue}." if self.venue else ""
-        return f"{self.authors}{year}. {self.title}.{venue}"
+        title = self.title if self.title.endswith((".", "?", "!")) else f"{self.title}."
+        return f"{self.authors}{year}. {title}{venue}"
 
 
 def parse_entry(source_id: str, text: str) -> BibEntry | None:
