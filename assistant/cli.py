@@ -110,6 +110,130 @@ def search(
         typer.echo("   " + hit.text.replace("\n", " ")[:400])
 
 
+
+def _advisor():
+    """The advisor, or a clear exit when the index is missing or the rule set is broken."""
+    from assistant.advisor import Advisor
+    from assistant.index.retrieval import IndexMissingError
+    from assistant.llm import LLMConfigError
+    from assistant.rules import RuleSetError
+
+    try:
+        return Advisor(get_settings())
+    except IndexMissingError as exc:
+        fail(str(exc), EXIT_NO_INDEX)
+    except RuleSetError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        fail("the rule set is invalid (see above)")
+    except LLMConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def _print_answer(answer) -> None:
+    typer.echo(answer.answer)
+    if answer.citations:
+        typer.echo("\nSources:")
+        for c in answer.citations:
+            typer.echo(f"  [{c.marker}] {c.title} — {c.locator} ({c.id})")
+    failed = [c for c in answer.checks if not c.passed]
+    if failed:
+        typer.echo("\nChecks failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed), err=True)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question or situation, in quotes.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer contract as JSON.")] = False,
+    conversation: Annotated[Optional[str], typer.Option("--conversation", "-c", help="Continue this conversation id.")] = None,
+) -> None:
+    """Ask one question. Exit codes: 0 answered, 2 bad question, 3 no index, 1 other error."""
+    from assistant.advisor import AdvisorInputError
+
+    advisor = _advisor()
+    try:
+        answer = advisor.ask(question, conversation)
+    except AdvisorInputError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if as_json:
+        typer.echo(answer.model_dump_json(indent=2))
+        return
+    _print_answer(answer)
+    typer.echo(f"\n(conversation {answer.conversation_id}: continue with --conversation {answer.conversation_id})")
+
+
+@app.command()
+def chat() -> None:
+    """A terminal chat with history; /new starts a new conversation, /quit leaves."""
+    from assistant.advisor import AdvisorInputError
+
+    advisor = _advisor()
+    conversation = None
+    typer.echo("coprod terminal chat — describe a public service situation. /new for a new conversation, /quit to leave.")
+    while True:
+        try:
+            line = input("\nyou> ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        command = line.strip().lower()
+        if command in ("/quit", "/exit"):
+            return
+        if command == "/new":
+            conversation = None
+            typer.echo("(new conversation)")
+            continue
+        try:
+            answer = advisor.ask(line, conversation)
+        except AdvisorInputError as exc:
+            typer.echo(f"coprod> {exc}")
+            continue
+        conversation = answer.conversation_id
+        typer.echo("\ncoprod> ", nl=False)
+        _print_answer(answer)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the answer contract."""
+    from assistant.contract import answer_schema
+
+    typer.echo(json.dumps(answer_schema(), indent=2))
+
+
+rules_app = typer.Typer(help="The curated rule set in knowledge/rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("check")
+def rules_check() -> None:
+    """Validate the rule set: schema, facts, ids, conclusions, source quotes, rules that can never fire."""
+    from assistant.rules import check_rules
+
+    settings = get_settings()
+    problems = check_rules(settings.rules_dir, settings.sources_dir)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        fail(f"{len(problems)} problem(s) in {settings.rules_dir}")
+    typer.echo(f"rule set OK ({settings.rules_dir})")
+
+
+feedback_app = typer.Typer(help="Feedback given on answers (web chat and Slack).", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[Path, typer.Option("--out", help="JSONL file of evaluation cases to write.")],
+) -> None:
+    """Write the feedback as evaluation cases (dataset format) for maintainers to label."""
+    from assistant.feedback_export import export_feedback
+
+    count = export_feedback(get_settings(), out)
+    typer.echo(f"wrote {count} case(s) to {out}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -45,6 +45,7 @@ class SearchHit(BaseModel):
     evidence_id: str | None = None
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    similarity: float | None = None  # cosine similarity to the query, when the dense search found it
 
 
 Coproduction = Literal["yes", "no", "unclear"]
@@ -54,6 +55,8 @@ Value = Literal["public", "private", "both"]
 
 
 class Verdict(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     coproduction: Coproduction | None = None
     mode: Mode | None = None
     recommendation: Recommendation | None = None
@@ -61,6 +64,8 @@ class Verdict(BaseModel):
 
 
 class Citation(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     marker: int
     id: str
     source_id: str
@@ -70,6 +75,8 @@ class Citation(BaseModel):
 
 
 class Check(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     name: str
     passed: bool
     detail: str = ""
@@ -77,6 +84,8 @@ class Check(BaseModel):
 
 class Answer(BaseModel):
     """The answer contract: identical in the CLI, the web chat, the webhook and the evals."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     question: str
     in_scope: bool

@@ -110,6 +110,7 @@ class Retriever:
 
     def _hits(self, ranked, dense, lexical) -> list[SearchHit]:
         dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
+        similarity = dict(dense)
         lexical_rank = {i: r for r, (i, _) in enumerate(lexical, start=1)}
         hits = []
         for chunk_id, score in ranked:
@@ -120,7 +121,7 @@ class Retriever:
                 id=chunk.id, source_id=chunk.source_id, title=chunk.title, locator=chunk.locator,
                 kind=chunk.kind, score=round(float(score), 6), text=chunk.text, heading=chunk.heading,
                 evidence_id=chunk.evidence_id, dense_rank=dense_rank.get(chunk_id),
-                lexical_rank=lexical_rank.get(chunk_id),
+                lexical_rank=lexical_rank.get(chunk_id), similarity=similarity.get(chunk_id),
             ))
         return hits
 

@@ -1,0 +1,140 @@
+"""The offline composer: a deterministic, cited answer for a manager, from templates in ``prompts/``.
+
+It never invents content: reasons come from the rules that fired (each with the passage it rests on),
+general answers quote sentences verbatim from retrieved passages, and every ``[n]`` is allocated here,
+so each marker points at a stored passage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from assistant.corpus.bibliography import BibEntry
+from assistant.index.lexical import tokenize
+from assistant.models import SearchHit, Verdict
+
+SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[’”\"']?|$)")
+
+
+@dataclass
+class Reason:
+    """One line of the answer and the passages (chunk ids) it rests on."""
+
+    text: str
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ComposeInput:
+    """Everything the composer (or an LLM draft) may use."""
+
+    question: str
+    kind: str  # "situation" or "general"
+    verdict: Verdict
+    reasons: list[Reason] = field(default_factory=list)
+    considerations: list[Reason] = field(default_factory=list)
+    changes: list[Reason] = field(default_factory=list)
+    definition_notes: list[Reason] = field(default_factory=list)
+    follow_up: list[str] = field(default_factory=list)
+    passages: list[SearchHit] = field(default_factory=list)
+    reading: list[BibEntry] = field(default_factory=list)
+
+
+class Markers:
+    """Allocates ``[n]`` markers to chunk ids in order of first use."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+
+    def __call__(self, chunk_ids: list[str]) -> str:
+        marks = []
+        for chunk_id in chunk_ids:
+            if chunk_id not in self.order:
+                self.order.append(chunk_id)
+            marks.append(f"[{self.order.index(chunk_id) + 1}]")
+        return "".join(marks)
+
+
+class Composer:
+    """Builds the Markdown answer and the ordered list of cited chunk ids."""
+
+    def __init__(self, prompts_dir: Path):
+        self.templates = yaml.safe_load((prompts_dir / "composer.yaml").read_text(encoding="utf-8"))
+
+    def compose(self, data: ComposeInput) -> tuple[str, list[str]]:
+        marks = Markers()
+        if data.kind == "general":
+            blocks = self._general(data, marks)
+        else:
+            blocks = self._situation(data, marks)
+        if data.reading:
+            blocks.append(self.templates["sections"]["reading"] + "\n"
+                          + "\n".join(f"- {entry.formatted()}" for entry in data.reading))
+        return "\n\n".join(b for b in blocks if b).strip(), marks.order
+
+    # -- situations -----------------------------------------------------------------------------
+    def _situation(self, data: ComposeInput, marks: Markers) -> list[str]:
+        t, v = self.templates, data.verdict
+        opening = [t["verdict"]["coproduction"][v.coproduction]]
+        if v.mode:
+            opening.append(t["verdict"]["mode"][v.mode])
+        if v.recommendation:
+            opening.append(t["verdict"]["recommendation"][v.recommendation])
+        blocks = [" ".join(opening)]
+        if data.reasons:
+            lines = [f"- {_sentence(r.text)} {marks(r.evidence)}".rstrip() for r in data.reasons]
+            if v.value:
+                lines.append(f"- {t['verdict']['value'][v.value]}")
+            blocks.append(t["sections"]["why"] + "\n" + "\n".join(lines))
+        blocks.append(self._bullets(t["sections"]["weigh"], data.considerations, marks))
+        blocks.append(self._bullets(t["sections"]["change"], data.changes, marks))
+        if data.definition_notes:
+            notes = " ".join(f"{_sentence(n.text)} {marks(n.evidence)}".rstrip() for n in data.definition_notes)
+            blocks.append(f"{t['sections']['definitions']}\n{notes}")
+        if data.follow_up:
+            blocks.append(t["sections"]["clarify"].format(question=data.follow_up[0]))
+        return blocks
+
+    @staticmethod
+    def _bullets(title: str, items: list[Reason], marks: Markers) -> str:
+        if not items:
+            return ""
+        return title + "\n" + "\n".join(f"- {_sentence(i.text)} {marks(i.evidence)}".rstrip() for i in items)
+
+    # -- general questions ----------------------------------------------------------------------
+    def _general(self, data: ComposeInput, marks: Markers) -> list[str]:
+        t = self.templates["sections"]
+        lines = []
+        for hit in data.passages:
+            if hit.kind == "source":
+                sentence = best_sentence(data.question, hit.text)
+                if sentence:
+                    lines.append(f"> {sentence} {marks([hit.id])}")
+            elif hit.evidence_id:
+                conclusion = hit.text.split("\n", 1)[0]
+                rule = t["rule_cited"].format(rule_id=hit.id.split("#", 1)[-1], conclusion=conclusion)
+                lines.append(f"- {rule} {marks([hit.id, hit.evidence_id])}")
+        if not lines:
+            return [t["general_none"]]
+        return [t["general_intro"]] + lines
+
+
+def best_sentence(question: str, text: str) -> str | None:
+    """The sentence of ``text`` sharing most words with the question (verbatim), or None."""
+    wanted = set(tokenize(question))
+    best, best_score = None, 0
+    for match in SENTENCE.finditer(text):
+        sentence = match.group(0).strip()
+        score = len(wanted & set(tokenize(sentence)))
+        if score > best_score and len(sentence.split()) >= 5:
+            best, best_score = sentence, score
+    return best
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith((".", "?", "!", ":")) else text + "."
