@@ -234,6 +234,34 @@ def feedback_export(
     typer.echo(f"wrote {count} case(s) to {out}")
 
 
+
+@app.command()
+def web(
+    host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default from COPROD_WEB_HOST, 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default from COPROD_WEB_PORT, 7860).")] = None,
+) -> None:
+    """Start the web chat (Gradio) and print its URL."""
+    from assistant.web import launch
+
+    advisor = _advisor()
+    launch(advisor, host=host, port=port)
+
+
+@app.command("serve-webhook")
+def serve_webhook(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    insecure_dev: Annotated[bool, typer.Option("--insecure-dev", help="Allow starting without a Slack signing secret (local development only).")] = False,
+) -> None:
+    """Serve the Slack/Mattermost webhooks and the JSON API (FastAPI under uvicorn)."""
+    from assistant.webhook.server import serve
+
+    code = serve(get_settings(), host=host, port=port, workers=workers, insecure_dev=insecure_dev)
+    if code:
+        raise typer.Exit(code)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
