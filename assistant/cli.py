@@ -262,6 +262,35 @@ def serve_webhook(
         raise typer.Exit(code)
 
 
+
+@app.command("eval")
+def evaluate(
+    dataset: Annotated[list[Path], typer.Option("--dataset", help="JSONL dataset (repeatable).")],
+    out: Annotated[Path, typer.Option("--out", help="Report JSON to write.")],
+    md: Annotated[Optional[Path], typer.Option("--md", help="Also write a Markdown report.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report.")] = None,
+    min_in_scope_accuracy: Annotated[Optional[float], typer.Option("--min-in_scope_accuracy", "--min-in-scope-accuracy")] = None,
+    min_coproduction_accuracy: Annotated[Optional[float], typer.Option("--min-coproduction_accuracy", "--min-coproduction-accuracy")] = None,
+    min_mode_accuracy: Annotated[Optional[float], typer.Option("--min-mode_accuracy", "--min-mode-accuracy")] = None,
+    min_recommendation_accuracy: Annotated[Optional[float], typer.Option("--min-recommendation_accuracy", "--min-recommendation-accuracy")] = None,
+    min_cite_hit_rate: Annotated[Optional[float], typer.Option("--min-cite_hit_rate", "--min-cite-hit-rate")] = None,
+    min_citation_validity: Annotated[Optional[float], typer.Option("--min-citation_validity", "--min-citation-validity")] = None,
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Also run the retrieval and nearest-example baselines.")] = True,
+) -> None:
+    """Run evaluation datasets through the advisor and write reports; non-zero exit when a --min- threshold is missed."""
+    from assistant.evaluation.runner import run_eval_command
+
+    thresholds = {name: value for name, value in {
+        "in_scope_accuracy": min_in_scope_accuracy, "coproduction_accuracy": min_coproduction_accuracy,
+        "mode_accuracy": min_mode_accuracy, "recommendation_accuracy": min_recommendation_accuracy,
+        "cite_hit_rate": min_cite_hit_rate, "citation_validity": min_citation_validity,
+    }.items() if value is not None}
+    code = run_eval_command(get_settings(), datasets=dataset, out=out, md=md, html=html,
+                            thresholds=thresholds, baselines=baselines)
+    if code:
+        raise typer.Exit(code)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
