@@ -24,8 +24,10 @@ def stem(word: str) -> str:
     """A tiny suffix stripper: enough to match 'volunteers'/'volunteer', 'producing'/'produce'."""
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ers", "er"), ("ed", ""), ("es", "e"), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: len(word) - len(suffix)] + keep
-    return word
+            word = word[: len(word) - len(suffix)] + keep
+            break
+    # A final silent 'e' goes too, so 'produce', 'produced' and 'producing' meet at 'produc'.
+    return word[:-1] if word.endswith("e") and len(word) >= 5 else word
 
 
 def tokenize(text: str) -> list[str]:
