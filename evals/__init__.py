@@ -1,0 +1,1 @@
+"""Evaluation datasets, the benchmark (``python -m evals.bench``) and their reports."""
