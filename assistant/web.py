@@ -186,7 +186,7 @@ class ChatHandlers:
                                   rating=rating, comment=comment or None, channel="web",
                                   conversation_id=record["conversation_id"], in_scope=record["in_scope"])
         number = sorted(records, key=int).index(str(index)) + 1
-        thumb = "👍 helpful" if rating > 0 else "👎 not helpful"
+        thumb = "helpful" if rating > 0 else "not helpful"
         note = " with your comment" if comment else ""
         return f"Thank you: answer {number} marked {thumb}{note}. It helps the maintainers improve the advisor.", ""
 
@@ -222,15 +222,15 @@ def build_app(advisor) -> gr.Blocks:
             examples=[{"text": q} for q in EXAMPLES[:4]], sanitize_html=True, buttons=["copy"],
             placeholder="**Describe a situation** in your service, or pick an example below.",
             feedback_options=("Like", "Dislike"), group_consecutive_messages=False, autoscroll=True)
-        with gr.Group(visible=False, elem_id="cp-followup") as followup_box:
+        with gr.Column(visible=False, elem_id="cp-followup", variant="panel") as followup_box:
             followup_text = gr.Markdown(elem_id="cp-followup-text")
             with gr.Row():
-                reply_buttons = [gr.Button(r, size="md", elem_classes=["cp-reply"],
+                reply_buttons = [gr.Button(r, size="md", variant="secondary", elem_classes=["cp-reply"],
                                            elem_id=f"cp-reply-{r.lower().replace(' ', '-')}") for r in QUICK_REPLIES]
         with gr.Row(elem_id="cp-composer", equal_height=True):
-            message = gr.Textbox(label="Your question or situation", elem_id="cp-input", scale=6, lines=2, max_lines=8,
+            message = gr.Textbox(label="Your question or situation", elem_id="cp-input", scale=6, lines=1, max_lines=8,
                                  placeholder="e.g. We want parents to help run the school library. Is that co-production?"
-                                             " (Enter to send, Shift+Enter for a new line)",
+                                             " (press Enter to send)",
                                  autofocus=True)
             with gr.Column(scale=1, min_width=120):
                 send = gr.Button("Send", variant="primary", elem_id="cp-send")
@@ -239,8 +239,8 @@ def build_app(advisor) -> gr.Blocks:
             comment = gr.Textbox(label="Comment (optional, saved with your rating)", elem_id="cp-comment", lines=1,
                                  max_lines=4, placeholder="What was right or wrong in the answer?")
             with gr.Row():
-                up = gr.Button("👍 Helpful", elem_id="cp-up")
-                down = gr.Button("👎 Not helpful", elem_id="cp-down")
+                up = gr.Button("Helpful", elem_id="cp-up")
+                down = gr.Button("Not helpful", elem_id="cp-down")
             status = gr.Markdown(elem_id="cp-feedback-status")
         gr.Examples(EXAMPLES, inputs=[message], label="Example questions (click one, then Send)")
 

@@ -6,10 +6,15 @@ piece of text that comes from a question, a source or the rule set is HTML-escap
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as escape_attr
 from typing import Any
 
 from assistant.models import Answer, Verdict
+
+
+def escape(text: str) -> str:
+    """Escape text content (quotes stay readable; attributes use ``escape_attr``)."""
+    return escape_attr(text, quote=False)
 
 # -- the verdict in a manager's words -------------------------------------------------------------------
 COPRODUCTION = {
@@ -70,7 +75,7 @@ def verdict_card(answer: Answer) -> str:
 
 def _card(tone: str, title: str, rows: list[tuple[str, str]], raw: bool = False) -> str:
     items = "".join(f"<dt>{escape(label)}</dt><dd>{value if raw else escape(value)}</dd>" for label, value in rows)
-    return (f'<section class="cp-card cp-{tone}" aria-label="{escape(title)}">'
+    return (f'<section class="cp-card cp-{tone}" aria-label="{escape_attr(title)}">'
             f'<h3 class="cp-card-title">{escape(title)}</h3><dl>{items}</dl></section>')
 
 
