@@ -86,6 +86,11 @@ def confusion(report: dict[str, Any], field: str) -> tuple[list[Any], list[list[
     return labels, matrix
 
 
+def _kinds(retrieval: dict[str, Any]) -> str:
+    kinds = retrieval.get("kinds")
+    return "/".join(kinds) if isinstance(kinds, list) else str(kinds)
+
+
 def read_history(path: Path | None, limit: int = 40) -> list[dict[str, Any]]:
     if path is None or not Path(path).is_file():
         return []
@@ -157,7 +162,7 @@ def _md_baselines(baselines: dict[str, Any] | None) -> list[str]:
         out += [f"- {note}"]
     retrieval = baselines.get("retrieval")
     if retrieval:
-        out += [f"### Retrieval ({retrieval['questions']} questions, {retrieval['kinds']} passages)", ""]
+        out += [f"### Retrieval ({retrieval['questions']} questions, {_kinds(retrieval)} passages)", ""]
         rows = [[name, fmt(r["recall@1"]), fmt(r["recall@3"]), fmt(r["recall@5"]), fmt(r["mrr"]), r["ms_per_query"]]
                 for name, r in retrieval["retrievers"].items()]
         out += [_md_table(["retriever", "recall@1", "recall@3", "recall@5", f"MRR@{retrieval['depth']}",
@@ -257,7 +262,7 @@ def chart_metrics(report: dict[str, Any]) -> str:
     ax.set_xlim(0, 1.1)
     ax.set_xlabel("score")
     ax.set_title("Metrics against thresholds")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return _png(fig)
 
 
@@ -350,6 +355,8 @@ def chart_trend(runs: list[dict[str, Any]]) -> str | None:
         for split in run.get("metrics", {}):
             if split not in splits:
                 splits.append(split)
+    if len(splits) == 2 and "all" in splits:  # one split: "all" repeats it
+        splits.remove("all")
     fig, axes = plt.subplots(1, len(splits), figsize=(5.5 * len(splits), 3.6), squeeze=False)
     x = list(range(1, len(runs) + 1))
     for ax, split in zip(axes[0], splits):
@@ -363,7 +370,7 @@ def chart_trend(runs: list[dict[str, Any]]) -> str | None:
         tick_every = max(1, len(runs) // 8)
         ax.set_xticks(x[::tick_every], [(runs[i - 1].get("commit") or "?")[:7] for i in x[::tick_every]],
                       rotation=35, fontsize=7)
-    axes[0][-1].legend(fontsize=7, loc="lower left")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(f"Trend over the last {len(runs)} runs (history.jsonl)")
     fig.tight_layout()
     return _png(fig)
@@ -429,7 +436,7 @@ def render_html(report: dict[str, Any], history: Path | None = None) -> str:
     if retrieval:
         rows = [[name, fmt(r["recall@1"]), fmt(r["recall@3"]), fmt(r["recall@5"]), fmt(r["mrr"]), r["ms_per_query"]]
                 for name, r in retrieval["retrievers"].items()]
-        parts += [f"<h3>Retrieval ({retrieval['questions']} questions, {_e(retrieval['kinds'])} passages)</h3>",
+        parts += [f"<h3>Retrieval ({retrieval['questions']} questions, {_e(_kinds(retrieval))} passages)</h3>",
                   _html_table(["retriever", "recall@1", "recall@3", "recall@5", f"MRR@{retrieval['depth']}",
                                "ms/query"], rows), _img(chart_retrieval(retrieval), "retrieval")]
         if retrieval.get("unknown_gold_ids"):
