@@ -64,6 +64,8 @@ CSS = """
 @media (max-width: 600px) {
   .gradio-container { padding: 0 6px !important; }
   #cp-header h1 { font-size: 1.2rem; }
+  #cp-header p { font-size: 0.9rem; line-height: 1.35; }
+  #cp-chat { height: 70vh !important; }
   .cp-card dl { grid-template-columns: 1fr; }
   .cp-card dt { margin-top: 0.3rem; }
   #cp-composer { flex-wrap: wrap; }
@@ -229,8 +231,7 @@ def build_app(advisor) -> gr.Blocks:
                                            elem_id=f"cp-reply-{r.lower().replace(' ', '-')}") for r in QUICK_REPLIES]
         with gr.Row(elem_id="cp-composer", equal_height=True):
             message = gr.Textbox(label="Your question or situation", elem_id="cp-input", scale=6, lines=1, max_lines=8,
-                                 placeholder="e.g. We want parents to help run the school library. Is that co-production?"
-                                             " (press Enter to send)",
+                                 placeholder="Describe the situation, then press Enter",
                                  autofocus=True)
             with gr.Column(scale=1, min_width=120):
                 send = gr.Button("Send", variant="primary", elem_id="cp-send")
