@@ -212,7 +212,7 @@ def test_killed_rebuild_leaves_previous_index_usable_and_next_sync_recovers(make
             new = [g for g in generation_dirs(settings) if g != previous.generation]
             if new:
                 leftover = new[0]
-                time.sleep(0.5)  # let it write part of the new generation
+                time.sleep(0.2)  # let it write part of the new generation
                 break
             time.sleep(0.02)
         assert child.poll() is None, f"the child ended before it could be killed: {child.communicate()}"
