@@ -129,7 +129,7 @@ def condition_line(cond: dict[str, Any]) -> str:
     origin = _get(cond, "origin", "source", "provenance")
     span = _get(cond, "span", "text", "evidence")
     met = _get(cond, "result", "met", "holds", "satisfied", "passed")
-    mark = {True: "✔", False: "✘"}.get(met if isinstance(met, bool) else None, "?")
+    mark = {True: "✔", False: "✘"}.get(met if isinstance(met, bool) else None, "?")  # "?": not known yet
     if isinstance(met, str):
         mark = {"true": "✔", "false": "✘"}.get(met.lower(), "?")
     wanted = f"{'not ' if negated else ''}{_plain(expected)}" if expected is not None else "set"
@@ -169,6 +169,9 @@ def rule_item(entry: dict[str, Any]) -> str:
     if isinstance(conditions, list) and conditions:
         cond_html = '<ul class="cp-conditions">' + "".join(
             condition_line(c) if isinstance(c, dict) else f"<li>{escape(str(c))}</li>" for c in conditions) + "</ul>"
+    decision, value = entry.get("decision"), entry.get("value")
+    if decision and value:
+        conclusion = f"{_plain(decision)}: {_plain(value)}"
     concl = ""
     if conclusion:
         concl = f'<p class="cp-rule-id">Rule <code>{escape(str(rule_id))}</code> → {escape(_plain(conclusion))}</p>'

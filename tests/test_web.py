@@ -137,6 +137,21 @@ def test_trace_in_plain_language_with_source_quotes():
 def test_condition_line_tolerates_sparse_entries():
     assert "not known" in condition_line({"fact": "phase", "expected": "delivery", "actual": None})
     assert "?" in condition_line({"fact": "x"})
+    line = condition_line({"fact": "clients_do_work", "expected": True, "actual": True, "origin": "answered",
+                           "span": "yes", "result": "true", "path": "all"})
+    assert "✔" in line and "clients do work" in line and "your answer" in line
+    assert "✘" in condition_line({"fact": "x", "expected": True, "actual": False, "result": "false"})
+
+
+def test_rule_item_engine_shape():
+    from assistant.web_render import rule_item
+
+    html = rule_item({"rule": "cp_delivery", "decision": "coproduction", "kind": "rule", "result": "true",
+                      "fired": True, "conclusion": "coproduction_yes", "value": "yes", "conditions": [],
+                      "source": {"document": "nabatchi-2017", "locator": "s2", "quote": "who does the work",
+                                 "chunk_id": "nabatchi-2017#s2"},
+                      "explanation": "Citizens do the delivery work."})
+    assert "coproduction: yes" in html and "cp_delivery" in html and "nabatchi-2017 (s2)" in html
 
 
 def test_whole_message_order_and_follow_up():
