@@ -299,7 +299,8 @@ def chart_latency(report: dict[str, Any]) -> str:
     ax.set_xlabel("ms per question")
     ax.set_ylabel("cases")
     ax.set_title("Advisor latency")
-    ax.legend(fontsize=8)
+    if latencies:
+        ax.legend(fontsize=8)
     return _png(fig)
 
 

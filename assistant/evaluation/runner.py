@@ -73,10 +73,10 @@ def run_cases(advisor, cases: list[Case], progress: bool = True) -> list[dict[st
         try:
             answer, earlier = ask_case(advisor, case)
         except Exception as exc:  # one broken case must not hide the others
-            error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=6))
+            error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-8))
         score = score_case(case, answer, lookup, error)
         passed += score.ok
-        bar.set_postfix(passed=f"{passed}/{len(results) + 1}")
+        bar.set_postfix(passed=f"{passed}/{len(results) + 1}", refresh=False)
         results.append({"case": case, "answer": answer, "earlier": earlier, "score": score,
                         "got": verdict_of(answer)})
     bar.close()
