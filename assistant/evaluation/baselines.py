@@ -80,10 +80,28 @@ class NearestExamples:
         self.k = k
         self.ids = [c.id for c in examples]
         self.labels = [expected_labels(c) for c in examples]
-        self.matrix = np.stack([self.vector(c) for c in examples]) if examples else np.zeros((0, 384))
+        self._vectors: dict[str, np.ndarray] = {}
+        self.prepare(examples)
+        self.matrix = (np.stack([self.vector(c) for c in examples]) if examples
+                       else np.zeros((0, 384), dtype=np.float32))
+
+    def prepare(self, cases: list[Case]) -> None:
+        """Embed many cases at once (one batch through the model when the embeddings can batch)."""
+        texts = sorted({case_text(c) for c in cases} - set(self._vectors))
+        if not texts:
+            return
+        if hasattr(self.embeddings, "encode"):
+            vectors = self.embeddings.encode(texts)
+        else:
+            vectors = [self.embeddings.query_vector(t) for t in texts]
+        for text, vector in zip(texts, vectors):
+            self._vectors[text] = np.asarray(vector, dtype=np.float32)
 
     def vector(self, case: Case) -> np.ndarray:
-        return np.asarray(self.embeddings.query_vector(case_text(case)), dtype=np.float32)
+        text = case_text(case)
+        if text not in self._vectors:
+            self._vectors[text] = np.asarray(self.embeddings.query_vector(text), dtype=np.float32)
+        return self._vectors[text]
 
     def neighbours(self, case: Case, exclude_self: bool = False) -> list[tuple[int, float]]:
         similarities = self.matrix @ self.vector(case)
@@ -115,6 +133,7 @@ def verdict_baseline(embeddings, tuning: list[Case], results: list[dict[str, Any
     ``results``: one entry per evaluated case, ``{"case": Case, "got": {field: value}}`` (the advisor's verdict).
     """
     knn = NearestExamples(embeddings, tuning)
+    knn.prepare([item["case"] for item in results])
     splits: dict[str, dict[str, Any]] = {}
     cases_out = []
     for item in results:

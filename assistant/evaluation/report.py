@@ -53,15 +53,18 @@ def field_applies(case: dict[str, Any], field: str) -> bool:
 
 
 def compact_trace(answer: dict[str, Any] | None, limit: int = 12) -> list[str]:
-    """The rules that fired, one short line each (``rule-id → conclusion``)."""
+    """The rules that fired, one short line each (``rule → decision=value``); notes that hold are left out."""
     lines = []
     for entry in (answer or {}).get("trace") or []:
-        if not isinstance(entry, dict) or not entry.get("fired"):
+        if not isinstance(entry, dict) or not entry.get("fired") or entry.get("kind") == "note":
             continue
-        name = entry.get("id") or entry.get("rule") or entry.get("rule_id") or "?"
-        conclusion = entry.get("then") or entry.get("conclusion")
-        if isinstance(conclusion, dict):
-            conclusion = ", ".join(f"{k}={label(v)}" for k, v in conclusion.items() if v is not None)
+        name = entry.get("rule") or entry.get("id") or "?"
+        if entry.get("decision") and entry.get("value") is not None:
+            conclusion = f"{entry['decision']}={entry['value']}"
+        else:
+            conclusion = entry.get("conclusion") or entry.get("then")
+            if isinstance(conclusion, dict):
+                conclusion = ", ".join(f"{k}={label(v)}" for k, v in conclusion.items() if v is not None)
         lines.append(f"{name} → {conclusion}" if conclusion else str(name))
     if len(lines) > limit:
         lines = lines[:limit] + [f"… {len(lines) - limit} more"]
