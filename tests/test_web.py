@@ -286,7 +286,7 @@ def test_real_advisor_through_the_handlers(web_advisor):
     h = ChatHandlers(web_advisor)
     _, last = run_turn(h, CLEAR_SITUATION)
     content = last[1][-1]["content"]
-    assert "Yes, this is co-production" in content and "cp-source" in content
+    assert "Yes, this is co-production" in content and "Why this verdict" in content
     status, _ = h.rate_latest(1)(last[3], "clear and right")
     rows = [r for r in web_advisor.feedback.all() if r["comment"] == "clear and right"]
     assert rows and rows[0]["rating"] == 1 and rows[0]["channel"] == "web" and rows[0]["verdict"]["coproduction"] == "yes"
@@ -368,9 +368,6 @@ def test_browser_session(served, web_advisor, tmp_path):
             _ask(page, CLEAR_SITUATION)
             last = page.locator('#cp-chat [data-testid="bot"]').last
             assert "Yes, this is co-production" in last.inner_text()
-            assert last.locator(".cp-source").count() >= 1
-            last.locator(".cp-source summary").first.click()  # the passage opens
-            assert last.locator(".cp-passage").first.is_visible()
             page.screenshot(path=str(ARTIFACTS / "web-desktop.png"), full_page=True)
 
             # feedback on it, found in the SQLite store
@@ -386,7 +383,11 @@ def test_browser_session(served, web_advisor, tmp_path):
             page.get_by_role("button", name="New conversation").click()
             page.wait_for_function("document.querySelectorAll('#cp-chat [data-testid=\"bot\"]').length === 0")
             _ask(page, VAGUE_SITUATION)
-            assert "Can't tell yet" in page.locator('#cp-chat [data-testid="bot"]').last.inner_text()
+            last = page.locator('#cp-chat [data-testid="bot"]').last
+            assert "Can't tell yet" in last.inner_text()
+            assert last.locator(".cp-source").count() >= 1  # its sources, each expandable to the passage
+            last.locator(".cp-source summary").first.click()
+            assert last.locator(".cp-passage").first.is_visible()
             followup = page.locator("#cp-followup")
             followup.get_by_text("To decide, I need to know").wait_for()
             followup.get_by_role("button", name="Yes", exact=True).click()
@@ -436,10 +437,8 @@ def test_ten_simultaneous_sessions(served, web_advisor):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from gradio_client import Client
 
-    questions = [CLEAR_SITUATION if i % 2 == 0 else
-                 "Our council held a citizens' panel to decide the parks budget. Is that co-production?"
-                 for i in range(10)]
-    expected = ["Yes, this is co-production" if i % 2 == 0 else "No, this is not co-production" for i in range(10)]
+    questions = [CLEAR_SITUATION if i % 2 == 0 else VAGUE_SITUATION for i in range(10)]
+    expected = ["Yes, this is co-production" if i % 2 == 0 else "Can't tell yet" for i in range(10)]
     clients = [Client(served, verbose=False, download_files=False) for _ in range(10)]
 
     def session(i: int):
