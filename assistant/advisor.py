@@ -29,6 +29,8 @@ from assistant.state import ConversationStore, FeedbackStore, StateStore
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 MARKER = re.compile(r"\[(\d+)\]")
 READING_LIMIT = 3
+COMMON_TITLE_WORD = 4  # a word in this many bibliography titles says nothing about a question
+CHANGES_LIMIT = 4  # "what would change the advice": one line per outcome, at most this many
 
 
 class AdvisorInputError(ValueError):
@@ -61,7 +63,7 @@ class Advisor:
         self.scope = ScopeChecker(s.knowledge_dir / "scope.yaml")
         self.composer = Composer(s.prompts_dir)
         self.phrases = load_verdict_phrases(s.prompts_dir)
-        self.claims = [RejectedClaim(c.id, tuple(re.compile(p, re.IGNORECASE) for p in c.patterns), c.correction)
+        self.claims = [RejectedClaim(c.id, tuple(self.ruleset.claim_patterns[c.id]), c.correction)
                        for c in self.ruleset.claims]
         self.reading: list[BibEntry] = bibliography(s)
         state = StateStore(s.state_db)
@@ -99,8 +101,8 @@ class Advisor:
         facts = self.extractor.extract(text, previous=previous, pending_fact=pending, query_vector=vector)
         hits = self.retriever.search(text, query_vector=vector)
         best = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
-        scope = self.scope.classify(text, best, facts.stated_in_last_turn)
-        if pending and scope.kind in ("general", "out_of_scope") and facts.stated_in_last_turn:
+        scope = self.scope.classify(text, best, facts.stated_count)
+        if pending and scope.kind in ("general", "out_of_scope") and facts.stated_count:
             scope = ScopeDecision("situation", "a reply to the clarifying question")
         return _Turn(text, cid, scope, facts, hits, pending)
 
@@ -146,7 +148,7 @@ class Advisor:
     @property
     def rule_sources(self) -> set[str]:
         """Documents the rule set rests on: their passages are always citable as evidence."""
-        return {rule.source.document for rule in self.ruleset.all_rules()}
+        return {rule.rule.source.document for spec in self.ruleset.decisions for rule in spec.rules + spec.notes}
 
     def _citations(self, chunk_ids: list[str]) -> list[Citation]:
         citations = []
@@ -158,8 +160,11 @@ class Advisor:
         return citations
 
     def _further_reading(self, question: str, data: ComposeInput) -> list[BibEntry]:
-        words = set(tokenize(" ".join([question] + [r.text for r in data.reasons + data.considerations])))
-        scored = [(len(words & set(tokenize(e.title))), -e.number, e) for e in self.reading]
+        """Bibliography entries whose titles share distinctive words with the question and the reasons."""
+        titles = [set(tokenize(e.title)) for e in self.reading]
+        common = {w for w in set().union(*titles) if sum(w in t for t in titles) >= COMMON_TITLE_WORD} if titles else set()
+        words = set(tokenize(" ".join([question] + [r.text for r in data.reasons + data.considerations]))) - common
+        scored = [(len(words & title), -e.number, e) for title, e in zip(titles, self.reading)]
         picked = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], -s[1]))[:READING_LIMIT]
         return [entry for _, _, entry in picked]
 
@@ -225,15 +230,23 @@ def clean_question(question: str, limit: int) -> str:
 
 def reasons_from_decision(decision) -> dict:
     """Map the engine's decision to the composer's reasons, each with the passage its rule quotes."""
-    def evidence(source) -> list[str]:
-        return [f"{source.document}#{source.locator}"]
+    def reasons(notes) -> list[Reason]:
+        return [Reason(note.text, [note.evidence]) for note in notes]
 
-    reasons = [Reason(e.explanation, evidence(e.source)) for e in decision.trace
-               if e.fired and e.role == "reason"]
     return {
-        "reasons": reasons,
-        "considerations": [Reason(c.text, evidence(c.source)) for c in decision.considerations],
-        "changes": [Reason(c.text, evidence(c.source)) for c in decision.changes],
-        "definition_notes": [Reason(n.text, evidence(n.source)) for n in decision.notes],
+        "reasons": reasons(decision.reasons),
+        "considerations": reasons(decision.considerations),
+        "changes": reasons(distinct_changes(decision.changes)),
+        "definition_notes": reasons(decision.definition_notes),
         "follow_up": [q.question for q in decision.follow_up],
     }
+
+
+def distinct_changes(changes) -> list:
+    """One change per (decision, new outcome), verdict-level ones first, at most ``CHANGES_LIMIT``."""
+    seen, picked = set(), []
+    for change in changes:
+        if (change.decision, change.becomes) not in seen:
+            seen.add((change.decision, change.becomes))
+            picked.append(change)
+    return picked[:CHANGES_LIMIT]

@@ -18,6 +18,8 @@ from assistant.index.lexical import tokenize
 from assistant.models import SearchHit, Verdict
 
 SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[’”\"']?|$)")
+GENERAL_PASSAGES = 3  # passages quoted for a general question
+TOP_SENTENCES = 3  # sentences quoted from the best passage
 
 
 @dataclass
@@ -107,14 +109,16 @@ class Composer:
 
     # -- general questions ----------------------------------------------------------------------
     def _general(self, data: ComposeInput, marks: Markers) -> list[str]:
+        """Quote the best sentences of the best passages verbatim (more from the best one)."""
         t = self.templates["sections"]
-        lines = []
+        lines, sources = [], [h for h in data.passages if h.kind == "source"]
+        for rank, hit in enumerate(sources[:GENERAL_PASSAGES]):
+            sentences = best_sentences(data.question, hit.text, TOP_SENTENCES if rank == 0 else 1,
+                                       min_overlap=1 if rank == 0 else 2)
+            if sentences:
+                lines.append(f"> {' '.join(sentences)} {marks([hit.id])}")
         for hit in data.passages:
-            if hit.kind == "source":
-                sentence = best_sentence(data.question, hit.text)
-                if sentence:
-                    lines.append(f"> {sentence} {marks([hit.id])}")
-            elif hit.evidence_id:
+            if hit.kind != "source" and hit.evidence_id and len(lines) < GENERAL_PASSAGES + 1:
                 conclusion = hit.text.split("\n", 1)[0]
                 rule = t["rule_cited"].format(rule_id=hit.id.split("#", 1)[-1], conclusion=conclusion)
                 lines.append(f"- {rule} {marks([hit.id, hit.evidence_id])}")
@@ -123,16 +127,17 @@ class Composer:
         return [t["general_intro"]] + lines
 
 
-def best_sentence(question: str, text: str) -> str | None:
-    """The sentence of ``text`` sharing most words with the question (verbatim), or None."""
+def best_sentences(question: str, text: str, limit: int, min_overlap: int) -> list[str]:
+    """Up to ``limit`` sentences of ``text`` sharing most words with the question, verbatim, in text order."""
     wanted = set(tokenize(question))
-    best, best_score = None, 0
-    for match in SENTENCE.finditer(text):
+    scored = []
+    for position, match in enumerate(SENTENCE.finditer(text)):
         sentence = match.group(0).strip()
-        score = len(wanted & set(tokenize(sentence)))
-        if score > best_score and len(sentence.split()) >= 5:
-            best, best_score = sentence, score
-    return best
+        overlap = len(wanted & set(tokenize(sentence)))
+        if overlap >= min_overlap and len(sentence.split()) >= 5:
+            scored.append((overlap, position, sentence))
+    chosen = sorted(scored, key=lambda item: (-item[0], item[1]))[:limit]
+    return [sentence for _, _, sentence in sorted(chosen, key=lambda item: item[1])]
 
 
 def _sentence(text: str) -> str:

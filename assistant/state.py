@@ -40,15 +40,19 @@ class StateStore:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as db:
-            db.executescript(SCHEMA)
+        db = sqlite3.connect(path, timeout=30)
+        try:
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)  # idempotent; executescript manages its own transaction
+        finally:
+            db.close()
 
     @contextmanager
     def connect(self, immediate: bool = False):
         """A connection in a transaction (``BEGIN IMMEDIATE`` for read-modify-write)."""
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA busy_timeout=30000")
             db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
             yield db
