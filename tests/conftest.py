@@ -139,3 +139,22 @@ def no_network(monkeypatch) -> list[str]:
     monkeypatch.setattr(socket, "create_connection", create_connection)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield attempts
+
+
+# -- the rule engine ---------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def ruleset():
+    """The curated rule set of ``knowledge/rules``, loaded and validated once."""
+    from assistant.rules import load_ruleset
+
+    settings = Settings()
+    return load_ruleset(settings.rules_dir, settings.sources_dir)
+
+
+@pytest.fixture(scope="session")
+def extractor(ruleset):
+    """A fact extractor with the packaged embedding model (prototypes embedded once per session)."""
+    from assistant.embeddings import shared_embeddings
+    from assistant.rules import FactExtractor
+
+    return FactExtractor(ruleset, shared_embeddings())
