@@ -117,6 +117,10 @@ class Advisor:
                                 **reasons_from_decision(decision))
             turn.pending = decision.follow_up[0].fact if decision.follow_up else None
         else:
+            sources = self.retriever.search(turn.question, kinds=["source"],
+                                            query_vector=self.embeddings.query_vector(turn.question))
+            rules = [h for h in turn.hits if h.kind == "rule"]
+            turn.hits = sources + [h for h in rules if h.id not in {s.id for s in sources}]
             data = ComposeInput(question=turn.question, kind="general", verdict=verdict, passages=turn.hits)
         data.reading = self._further_reading(turn.question, data)
         context = self._context(turn, verdict)

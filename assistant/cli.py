@@ -23,13 +23,29 @@ def fail(message: str, code: int = EXIT_FAILED) -> None:
     raise typer.Exit(code)
 
 
+def _build_index(settings, progress: bool):
+    """Sync the index; a broken rule set or source stops the build with its file:line problems."""
+    from assistant.corpus.documents import DocumentError
+    from assistant.rules import RuleSetError
+    from assistant.services import build_index
+
+    try:
+        return build_index(settings, progress=progress)
+    except RuleSetError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        fail("the rule set is invalid (see above); the previous index is unchanged")
+    except DocumentError as exc:
+        fail(f"{exc}; the previous index is unchanged")
+
+
 @app.command()
 def ingest(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders to add (.md .txt .html .pdf .docx).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Build or refresh the index; with PATHs, first add those documents to the knowledge base."""
-    from assistant.services import build_index, add_user_documents
+    from assistant.services import add_user_documents
 
     settings = get_settings()
     failed: list[str] = []
@@ -40,7 +56,7 @@ def ingest(
             typer.echo(f"added {document.id}: {document.title} ({document.path})")
         for line in failed:
             typer.echo(f"skipped {line}", err=True)
-    report = build_index(settings, progress=not quiet)
+    report = _build_index(settings, progress=not quiet)
     if report.changed:
         typer.echo(f"index {report.generation}: {report.embedded} passages embedded, {report.reused} reused"
                    + (f" (full rebuild: {report.rebuild_reason})" if report.rebuild_reason else "")
@@ -71,13 +87,13 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @app.command()
 def remove(document_id: Annotated[str, typer.Argument(help="Id of a document added with `coprod ingest PATH`.")]) -> None:
     """Remove one of your documents from the knowledge base and the index."""
-    from assistant.services import build_index, remove_user_document
+    from assistant.services import remove_user_document
 
     settings = get_settings()
     if not remove_user_document(settings, document_id):
         fail(f"no user document with id {document_id!r} (see `coprod sources`; "
              "documents of knowledge/sources are removed by deleting their file)")
-    build_index(settings, progress=False)
+    _build_index(settings, progress=False)
     typer.echo(f"removed {document_id}")
 
 

@@ -20,6 +20,7 @@ from assistant.models import SearchHit, Verdict
 SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[’”\"']?|$)")
 GENERAL_PASSAGES = 3  # passages quoted for a general question
 TOP_SENTENCES = 3  # sentences quoted from the best passage
+GENERAL_RULES = 2  # rules of the rule set shown for a general question
 
 
 @dataclass
@@ -117,11 +118,15 @@ class Composer:
                                        min_overlap=1 if rank == 0 else 2)
             if sentences:
                 lines.append(f"> {' '.join(sentences)} {marks([hit.id])}")
+        rules = []
         for hit in data.passages:
-            if hit.kind != "source" and hit.evidence_id and len(lines) < GENERAL_PASSAGES + 1:
-                conclusion = hit.text.split("\n", 1)[0]
-                rule = t["rule_cited"].format(rule_id=hit.id.split("#", 1)[-1], conclusion=conclusion)
-                lines.append(f"- {rule} {marks([hit.id, hit.evidence_id])}")
+            if hit.kind == "rule" and hit.evidence_id and len(rules) < GENERAL_RULES:
+                conclusion, explanation = (hit.text.split("\n") + [""])[:2]
+                rule = t["rule_cited"].format(rule_id=hit.id.split("#", 1)[-1], conclusion=conclusion.rstrip("."),
+                                              explanation=explanation)
+                rules.append(f"- {rule} {marks([hit.id, hit.evidence_id])}")
+        if rules:
+            lines.append(t["general_rules"] + "\n" + "\n".join(rules))
         if not lines:
             return [t["general_none"]]
         return [t["general_intro"]] + lines

@@ -9,6 +9,8 @@ from assistant.corpus.documents import Document, load_knowledge_sources
 from assistant.corpus.userdocs import UserDocumentStore
 from assistant.index.builder import IndexedDocument
 from assistant.index.generations import DocumentEntry
+from assistant.rules.documents import group_hash, ruleset_chunks
+from assistant.rules.schema import load_ruleset
 
 
 def source_documents(settings: Settings) -> list[Document]:
@@ -27,7 +29,19 @@ def as_indexed(document: Document) -> IndexedDocument:
     return IndexedDocument(entry=entry, chunks=chunk_document(document))
 
 
+def rule_documents(settings: Settings) -> list[IndexedDocument]:
+    """The curated rule set as documents (validated first: a broken rule stops the build)."""
+    ruleset = load_ruleset(settings.rules_dir, settings.sources_dir)
+    indexed = []
+    for name, chunks in ruleset_chunks(ruleset).items():
+        kind = "fact" if name.endswith("/facts") else "rule"
+        entry = DocumentEntry(id=name, title=f"Rule set: {name.split('/', 1)[1]}", kind=kind,
+                              content_hash=group_hash(chunks), path=str(settings.rules_dir))
+        indexed.append(IndexedDocument(entry=entry, chunks=chunks))
+    return indexed
+
+
 def indexed_documents(settings: Settings) -> list[IndexedDocument]:
-    """Sources and user documents, ready for ``sync_index`` (rule documents are added by the rules layer)."""
+    """Sources, user documents and the rule set, ready for ``sync_index``."""
     documents = source_documents(settings) + UserDocumentStore(settings.data_dir).all()
-    return [as_indexed(d) for d in documents]
+    return [as_indexed(d) for d in documents] + rule_documents(settings)
