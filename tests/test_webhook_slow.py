@@ -39,7 +39,7 @@ def two_workers(built_settings, fake):
 
 
 def worker_pids(url: str, tries: int = 60) -> set[int]:
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=5, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         return {client.get(f"{url}/healthz").json()["pid"] for _ in range(tries)}
 
 

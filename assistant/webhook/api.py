@@ -80,7 +80,7 @@ async def ask(request: Request, body: AskRequest):
     """Answer one question with the answer contract (the same JSON as `coprod ask --json`)."""
     service = request.app.state.service
     client = request.client.host if request.client else "unknown"
-    if (wait := await run_in_threadpool(service.limiter.check, f"api:{client}")) > 0:
+    if (wait := await run_in_threadpool(service.rate, f"api:{client}")) > 0:
         service.count("rate_limited")
         return too_many(wait)
 

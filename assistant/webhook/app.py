@@ -53,6 +53,7 @@ class WebhookService:
         self._advisor_error: str | None = None
         self._advisor_lock = threading.Lock()
         self._metrics_lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=ANSWER_THREADS, thread_name_prefix="coprod-answer")
         self._slack_client = None
 
@@ -97,6 +98,27 @@ class WebhookService:
         """Ask the advisor (raises ``AdvisorInputError`` for a question it refuses)."""
         self.count("advisor_calls")
         return self.advisor().ask(question, conversation_id)
+
+    def admit(self, user: str, key: str) -> tuple[float, bool]:
+        """The acknowledgement's two writes: (seconds to wait under the rate limit, first time for ``key``).
+
+        The key is only recorded when the request is within the rate limit. The writes of one process
+        are serialised here: SQLite's busy handler backs off in sleeps of up to 100 ms, which would
+        show in the acknowledgement latency if this process's own threads contended for the lock.
+        """
+        with self._write_lock:
+            wait = self.limiter.check(user)
+            if wait > 0:
+                return wait, False
+            return 0.0, self.seen.first_time(key)
+
+    def rate(self, user: str) -> float:
+        with self._write_lock:
+            return self.limiter.check(user)
+
+    def first_time(self, key: str) -> bool:
+        with self._write_lock:
+            return self.seen.first_time(key)
 
     def turn_number(self, conversation_id: str) -> int:
         """The number of turns stored for a conversation (the latest answer's turn)."""

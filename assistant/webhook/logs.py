@@ -66,22 +66,26 @@ class RedactingFormatter(logging.Formatter):
 class RedactingUvicornFormatter(RedactingFormatter):
     """uvicorn's default formatter (``%(levelprefix)s``), redacted."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, fmt: str | None = None, datefmt: str | None = None, style: str = "%",
+                 use_colors: bool | None = None):
         from uvicorn.logging import DefaultFormatter
 
-        super().__init__(*args, **kwargs)
-        self._inner = DefaultFormatter(*args, **kwargs)
+        super().__init__(fmt, datefmt, style)
+        self._inner = DefaultFormatter(fmt, datefmt, style, use_colors=use_colors)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(self._inner.format(record))
 
 
 class RedactingAccessFormatter(RedactingUvicornFormatter):
-    def __init__(self, *args: Any, **kwargs: Any):
+    """uvicorn's access-log formatter, redacted (a query string may carry a token)."""
+
+    def __init__(self, fmt: str | None = None, datefmt: str | None = None, style: str = "%",
+                 use_colors: bool | None = None):
         from uvicorn.logging import AccessFormatter
 
-        RedactingFormatter.__init__(self, *args, **kwargs)
-        self._inner = AccessFormatter(*args, **kwargs)
+        RedactingFormatter.__init__(self, fmt, datefmt, style)
+        self._inner = AccessFormatter(fmt, datefmt, style, use_colors=use_colors)
 
 
 def log_level() -> str:

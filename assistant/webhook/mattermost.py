@@ -62,7 +62,7 @@ async def mattermost(request: Request) -> Response:
     if not text:
         return JSONResponse({"text": "Describe a public service situation, or ask about co-production."})
     user = f"mattermost:{fields.get('team_id', '')}:{fields.get('user_id', '')}"
-    if (wait := await run_in_threadpool(service.limiter.check, user)) > 0:
+    if (wait := await run_in_threadpool(service.rate, user)) > 0:
         service.count("rate_limited")
         return too_many(wait)
 

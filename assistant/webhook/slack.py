@@ -145,11 +145,12 @@ async def slash_command(request: Request) -> Response:
     if not response_url.startswith(("https://", "http://")):
         return problem(400, "missing response_url")
     user = f"slack:{form.get('team_id', '')}:{form.get('user_id', '')}"
-    if (wait := await run_in_threadpool(service.limiter.check, user)) > 0:
+    key = f"slack-command:{form.get('trigger_id') or form.get('response_url')}"
+    wait, first = await run_in_threadpool(service.admit, user, key)
+    if wait > 0:
         service.count("rate_limited")
         return too_many(wait)
-    key = f"slack-command:{form.get('trigger_id') or form.get('response_url')}"
-    if not await run_in_threadpool(service.seen.first_time, key):
+    if not first:
         service.count("duplicates")
         return Response(status_code=200)
     service.submit("slash-answer", answer_slash, service, text, response_url, response_type)
@@ -214,11 +215,13 @@ async def events(request: Request) -> Response:
     if not question:
         question = "help"
 
-    if (wait := await run_in_threadpool(service.limiter.check, f"slack:{payload.get('team_id', '')}:{user}")) > 0:
+    event_id = payload.get("event_id") or f"{channel}:{event.get('ts')}"
+    wait, first = await run_in_threadpool(service.admit, f"slack:{payload.get('team_id', '')}:{user}",
+                                          f"slack-event:{event_id}")
+    if wait > 0:
         service.count("rate_limited")
         return too_many(wait)
-    event_id = payload.get("event_id") or f"{channel}:{event.get('ts')}"
-    if not await run_in_threadpool(service.seen.first_time, f"slack-event:{event_id}"):
+    if not first:
         service.count("duplicates")
         log.info("duplicate event %s (retry %s, %s) acknowledged, not answered again", event_id,
                  request.headers.get("x-slack-retry-num", "-"), request.headers.get("x-slack-retry-reason", "-"))
@@ -271,7 +274,7 @@ async def interactions(request: Request) -> Response:
 
 def record_feedback(service, conversation_id: str, turn: int | None, rating: int, user: str | None) -> bool:
     """Store one rating for one answer (once per user and answer); False when it was already rated."""
-    if not service.seen.first_time(f"slack-feedback:{conversation_id}:{turn}:{user}"):
+    if not service.first_time(f"slack-feedback:{conversation_id}:{turn}:{user}"):
         return False
     history = service.conversations.history(conversation_id)
     if not history:

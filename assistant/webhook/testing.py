@@ -151,7 +151,8 @@ class ServerProcess:
                                         start_new_session=True)
         deadline = time.time() + timeout
         ready_pids: set[int] = set()
-        with httpx.Client(timeout=2) as client:
+        # No keep-alive: each poll is a new connection, so every worker gets asked in time.
+        with httpx.Client(timeout=2, limits=httpx.Limits(max_keepalive_connections=0)) as client:
             while time.time() < deadline:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log()[-4000:]}")
@@ -168,7 +169,7 @@ class ServerProcess:
                     ready_pids.add(health["pid"])
                     if len(ready_pids) >= self.workers:
                         return self
-                time.sleep(0.1)
+                time.sleep(0.02)
         self.stop()
         raise TimeoutError(f"the server was not ready in {timeout} s:\n{self.log()[-4000:]}")
 
