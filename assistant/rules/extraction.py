@@ -111,19 +111,13 @@ class FactExtractor:
         breaks = [0] + [m.end() for m in self._breaks.finditer(text)]
         found: dict[str, FactReading] = {}
         for fact in self.ruleset.facts.values():
-            hits: dict[FactValue, FactReading] = {}
-            for det in fact.detectors.lexical:
-                if det.value in hits:
-                    continue
-                for pattern in self.ruleset.patterns[(fact.id, det.id)]:
-                    match = next((m for m in pattern.finditer(text) if det.negation == "ignore"
-                                  or not self._negated(text, m.start(), breaks)), None)
-                    if match:
-                        hits[det.value] = FactReading(det.value, "stated", match.group(0).strip(), det.id, turn)
-                        break
-            chosen = next((v for v in fact.domain if v in hits), None)
-            if chosen is not None:
-                found[fact.id] = hits[chosen]
+            for det in fact.detectors.lexical:  # in priority order: the first detector that matches sets the fact
+                match = next((m for pattern in self.ruleset.patterns[(fact.id, det.id)]
+                              for m in pattern.finditer(text)
+                              if det.negation == "ignore" or not self._negated(text, m.start(), breaks)), None)
+                if match:
+                    found[fact.id] = FactReading(det.value, "stated", match.group(0).strip(), det.id, turn)
+                    break
         return found
 
     def _semantic_readings(self, vector: np.ndarray, turn: int, skip: set[str]) -> dict[str, FactReading]:
