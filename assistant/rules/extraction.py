@@ -49,19 +49,23 @@ class FactState:
         reading = self.facts.get(fact_id)
         return reading.value if reading else None
 
+    topic_cues: frozenset[str] = frozenset()  # facts read from topic words, not counted as statements
+
     @property
     def stated_count(self) -> int:
-        """How many facts the latest turn's text stated or answered (not inferred, not defaults)."""
-        return sum(1 for r in self.facts.values() if r.origin in ("stated", "answered") and r.turn == self.turn)
+        """How many facts the latest turn's text stated or answered (not inferred, defaults or topic cues)."""
+        return sum(1 for k, r in self.facts.items()
+                   if r.origin in ("stated", "answered") and r.turn == self.turn and k not in self.topic_cues)
 
     def to_dict(self) -> dict:
         return {"turn": self.turn, "stated_count": self.stated_count, "asked": list(self.asked),
-                "facts": {k: asdict(v) for k, v in self.facts.items()}}
+                "topic_cues": sorted(self.topic_cues), "facts": {k: asdict(v) for k, v in self.facts.items()}}
 
     @classmethod
     def from_dict(cls, data: dict) -> FactState:
         return cls(facts={k: FactReading(**v) for k, v in data.get("facts", {}).items()},
-                   turn=data.get("turn", 0), asked=list(data.get("asked", [])))
+                   turn=data.get("turn", 0), asked=list(data.get("asked", [])),
+                   topic_cues=frozenset(data.get("topic_cues", [])))
 
     @classmethod
     def from_values(cls, values: dict[str, FactValue], origin: Origin = "stated") -> FactState:
@@ -81,6 +85,7 @@ class FactExtractor:
         self._window = negation.window
         self._answers = {reply: [re.compile(p, re.IGNORECASE) for p in pats]
                          for reply, pats in ruleset.answers.items()}
+        self._topic_cues = frozenset(f.id for f in ruleset.facts.values() if f.topic_cue)
         self._semantic: list[tuple[Fact, str, float, float, list[FactValue], np.ndarray]] = []
         if embeddings is not None:
             self._embed_prototypes()
@@ -174,4 +179,5 @@ class FactExtractor:
                 merged[fact.id] = FactReading(fact.default, "default", None, None, turn)
         ordered = {f: merged[f] for f in self.ruleset.facts if f in merged}
         settled = {f for f, r in readings.items() if r.origin in ("stated", "answered")}
-        return FactState(facts=ordered, turn=turn, asked=[f for f in asked if f not in settled])
+        return FactState(facts=ordered, turn=turn, asked=[f for f in asked if f not in settled],
+                         topic_cues=self._topic_cues)

@@ -81,6 +81,7 @@ class Fact(_Model):
     default: FactValue | None = None
     question: str
     answers: dict[str, FactValue] | None = None  # reply "yes"/"no" → value
+    topic_cue: bool = False  # read from topic words alone: not counted as a statement about the situation
     source: SourceRef
     detectors: Detectors = Field(default_factory=Detectors)
 
