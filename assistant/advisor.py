@@ -66,6 +66,7 @@ class Advisor:
         self.claims = [RejectedClaim(c.id, tuple(self.ruleset.claim_patterns[c.id]), c.correction)
                        for c in self.ruleset.claims]
         self.reading: list[BibEntry] = bibliography(s)
+        self._evidence: set[str] | None = None
         state = StateStore(s.state_db)
         self.conversations = ConversationStore(state)
         self.feedback = FeedbackStore(state)
@@ -80,7 +81,7 @@ class Advisor:
         answer = self._answer(turn)
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         self.conversations.save_turn(turn.conversation_id, turn.question, answer.model_dump_json(),
-                                     turn.facts.to_dict(), turn.pending)
+                                     answer.facts, turn.pending)
         return answer
 
     def stream(self, question: str, conversation_id: str | None = None) -> Iterator[str | Answer]:
@@ -145,14 +146,17 @@ class Advisor:
 
     def _context(self, turn: _Turn, verdict: Verdict, in_scope: bool = True) -> CheckContext:
         allowed = {h.id for h in turn.hits} | {h.evidence_id for h in turn.hits if h.evidence_id}
-        allowed |= {c.id for c in self.retriever.chunks.values() if c.id.split("#")[0] in self.rule_sources}
+        allowed |= self._rule_evidence()
         return CheckContext(verdict=verdict, in_scope=in_scope, kind=turn.scope.kind, allowed_ids=allowed,
                             lookup=self.retriever.get, phrases=self.phrases, claims=self.claims)
 
-    @property
-    def rule_sources(self) -> set[str]:
-        """Documents the rule set rests on: their passages are always citable as evidence."""
-        return {rule.rule.source.document for spec in self.ruleset.decisions for rule in spec.rules + spec.notes}
+    def _rule_evidence(self) -> set[str]:
+        """Passages the rule set quotes: always citable as the evidence of a reason."""
+        if self._evidence is None:
+            self._evidence = {rule.rule.source.chunk_id for spec in self.ruleset.decisions
+                              for rule in spec.rules + spec.notes}
+            self._evidence |= {fact.source.chunk_id for fact in self.ruleset.facts.values()}
+        return self._evidence
 
     def _citations(self, chunk_ids: list[str]) -> list[Citation]:
         citations = []

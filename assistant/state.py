@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -35,10 +36,11 @@ CREATE INDEX IF NOT EXISTS rate_events_user ON rate_events (user, at);
 
 
 class StateStore:
-    """Access to the state database (created on first use)."""
+    """Access to the state database (created on first use); one connection per thread, reused."""
 
     def __init__(self, path: Path):
         self.path = path
+        self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=30)
         try:
@@ -48,20 +50,27 @@ class StateStore:
         finally:
             db.close()
 
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
+            self._local.db = db
+        return db
+
     @contextmanager
     def connect(self, immediate: bool = False):
-        """A connection in a transaction (``BEGIN IMMEDIATE`` for read-modify-write)."""
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        """This thread's connection, in a transaction (``BEGIN IMMEDIATE`` for read-modify-write)."""
+        db = self._connection()
+        db.row_factory = None
+        db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
-            db.execute("PRAGMA busy_timeout=30000")
-            db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
             yield db
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        finally:
-            db.close()
 
 
 class ConversationStore:

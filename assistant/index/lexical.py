@@ -14,10 +14,13 @@ STOPWORDS = frozenset(
 )
 
 
+TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "‐": "-", "‑": "-", "–": "-", "—": "-",
+                            "\u00a0": " "})
+
+
 def normalise(text: str) -> str:
     """Fold typographic variants (curly quotes, non-breaking hyphens and spaces) to plain ASCII."""
-    table = {"‘": "'", "’": "'", "“": '"', "”": '"', "‐": "-", "‑": "-", "–": "-", "—": "-", "\u00a0": " "}
-    return "".join(table.get(ch, ch) for ch in text)
+    return text.translate(TYPOGRAPHY)
 
 
 def stem(word: str) -> str:
