@@ -10,8 +10,7 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-from langchain_core.language_models.chat_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from assistant.checker import CheckContext, RejectedClaim, load_verdict_phrases, run_checks
 from assistant.composer import ComposeInput, Composer, Reason
@@ -19,12 +18,14 @@ from assistant.config import Settings, get_settings
 from assistant.corpus.bibliography import BibEntry
 from assistant.index.lexical import tokenize
 from assistant.knowledge import bibliography
-from assistant.llm import Drafter, LLMUnavailable, make_chat_model
 from assistant.models import Answer, Check, Citation, SearchHit, Verdict
 from assistant.rules import FactExtractor, FactState, evaluate, load_ruleset
 from assistant.scope import ScopeChecker, ScopeDecision
 from assistant.services import embeddings_for, open_retriever
 from assistant.state import ConversationStore, FeedbackStore, StateStore
+
+if TYPE_CHECKING:  # the LLM layer (LangChain chat models) is imported only when an LLM is used
+    from langchain_core.language_models.chat_models import BaseChatModel
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 MARKER = re.compile(r"\[(\d+)\]")
@@ -70,8 +71,13 @@ class Advisor:
         state = StateStore(s.state_db)
         self.conversations = ConversationStore(state)
         self.feedback = FeedbackStore(state)
-        configured = (chat_model, generator or "llm:custom") if chat_model is not None else make_chat_model(s)
-        self.drafter = Drafter(configured[0], configured[1], s.prompts_dir, s.llm_retries) if configured else None
+        self.drafter = None
+        if chat_model is not None or s.llm.strip().lower() != "none":
+            from assistant.llm import Drafter, make_chat_model
+
+            configured = (chat_model, generator or "llm:custom") if chat_model is not None else make_chat_model(s)
+            if configured:
+                self.drafter = Drafter(configured[0], configured[1], s.prompts_dir, s.llm_retries)
 
     # -- public API -----------------------------------------------------------------------------
     def ask(self, question: str, conversation_id: str | None = None) -> Answer:
@@ -178,6 +184,8 @@ class Advisor:
 
     def _llm_answer(self, data, cited, turn, context, composed):
         """Draft with the LLM, check, re-ask once with the violations, else keep the composer's answer."""
+        from assistant.llm import LLMUnavailable
+
         numbered = list(dict.fromkeys(cited + [h.id for h in turn.hits]))
         texts = {cid: self.retriever.get(cid).text for cid in numbered}
         verdict_lines = composed[0].split("\n\n", 1)[0] if data.kind == "situation" else ""

@@ -6,6 +6,8 @@ process; query embeddings are cached so retrieval and fact extraction share the 
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -46,9 +48,10 @@ class LocalEmbeddings(Embeddings):
     computes what changed. ``computed`` counts texts actually sent to the model.
     """
 
-    def __init__(self, model_path: str | None = None, batch_size: int = 32):
+    def __init__(self, model_path: str | None = None, batch_size: int = 32, cache_dir: Path | None = None):
         self.model_path = model_path
         self.batch_size = batch_size
+        self.cache_dir = cache_dir  # where ``encode_cached`` keeps vectors of fixed texts between runs
         self.computed = 0
         self._known: dict[str, list[float]] = {}
         self._query_cache: dict[str, np.ndarray] = {}
@@ -72,6 +75,26 @@ class LocalEmbeddings(Embeddings):
             )
         self.computed += len(texts)
         return vectors.astype(np.float32)
+
+    def encode_cached(self, texts: list[str]) -> np.ndarray:
+        """``encode`` for a fixed list of texts (e.g. prototype sentences), kept on disk between processes."""
+        if self.cache_dir is None:
+            return self.encode(texts)
+        key = hashlib.sha256("\x00".join([model_id(self.model_path), *texts]).encode("utf-8")).hexdigest()
+        path = self.cache_dir / f"vectors-{key[:32]}.npy"
+        try:
+            vectors = np.load(path)
+            if vectors.shape[0] == len(texts):
+                return vectors
+        except (OSError, ValueError):
+            pass
+        vectors = self.encode(texts)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as handle:
+            np.save(handle, vectors)
+        os.replace(tmp, path)
+        return vectors
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         missing = sorted({t for t in texts if t not in self._known})

@@ -13,7 +13,10 @@ from assistant.knowledge import indexed_documents, source_documents
 
 
 def embeddings_for(settings: Settings):
-    return shared_embeddings(str(settings.embedding_model_path) if settings.embedding_model_path else None)
+    """The process's embeddings for these settings; fixed texts are cached under the data dir."""
+    embeddings = shared_embeddings(str(settings.embedding_model_path) if settings.embedding_model_path else None)
+    embeddings.cache_dir = settings.data_dir / "cache"
+    return embeddings
 
 
 def build_index(settings: Settings, progress: bool = True) -> SyncReport:

@@ -100,7 +100,7 @@ class FactExtractor:
             labels = [label for label, sentences in sem.prototypes.items() for _ in sentences]
             specs.append((fact, sem, labels, len(texts)))
             texts += [s for sentences in sem.prototypes.values() for s in sentences]
-        vectors = self.embeddings.encode(texts)
+        vectors = getattr(self.embeddings, "encode_cached", self.embeddings.encode)(texts)
         for fact, sem, labels, start in specs:
             matrix = vectors[start:start + len(labels)]
             self._semantic.append((fact, sem.id, sem.threshold, sem.margin, labels, matrix))
