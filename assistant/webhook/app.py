@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -32,7 +33,8 @@ log = logging.getLogger("assistant.webhook")
 
 SETTINGS_ENV = "COPROD_WEBHOOK_SETTINGS_JSON"  # how ``serve`` hands its settings to worker processes
 INSECURE_ENV = "COPROD_WEBHOOK_INSECURE_DEV"
-ANSWER_THREADS = 4
+ANSWER_THREADS = 1  # answers queue on one core; the other stays free for acknowledgements
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 class WebhookService:
@@ -163,12 +165,22 @@ class WebhookService:
         return self._slack_client
 
 
+def _leave_room_for_acknowledgements() -> None:
+    """Keep answer computation from starving the event loop (Slack's 3-second acknowledgement limit):
+    the model runs on one thread, and the GIL is handed over more often than every 5 ms."""
+    import torch
+
+    torch.set_num_threads(1)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
 def create_app(settings: Settings, *, insecure_dev: bool = False,
                advisor_factory: Callable[[Settings], Any] | None = None, warm_up: bool = True) -> FastAPI:
     """The webhook service as a FastAPI application (one per process)."""
     from assistant.webhook import api, mattermost, slack
 
     logs.register_secrets(settings)
+    _leave_room_for_acknowledgements()
     service = WebhookService(settings, insecure_dev=insecure_dev, advisor_factory=advisor_factory)
 
     @asynccontextmanager
