@@ -232,7 +232,7 @@ def test_killed_rebuild_leaves_previous_index_usable_and_next_sync_recovers(make
     retriever = Retriever(settings, LocalEmbeddings())
     assert retriever.generation == previous.generation
     assert set(retriever.manifest.documents) == {d.entry.id for d in indexed_documents(make_settings())}
-    hits = retriever.search("mothers supporting other new mothers", k=3)
+    hits = retriever.search("mothers supporting other new mothers", k=3, kinds=["source"])
     assert hits[0].id == "anzsog-2017#not-just-a-cost-saving-measure.p2"
     assert not index_is_fresh(settings)  # the 300 added documents are not indexed yet
 
@@ -494,7 +494,7 @@ def test_cold_process_ingest_and_search_open_no_outbound_connection(make_setting
     settings = make_settings()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_", "ANONYMIZED"))}
     env["COPROD_DATA_DIR"] = str(settings.data_dir)
-    commands = "ingest|-q :: search|who does the work?|--json"
+    commands = "ingest|-q :: search|who does the work?|--json|--kind|source"
     proc = subprocess.run([sys.executable, "-c", GUARDED_CHILD, commands], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
