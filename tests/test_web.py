@@ -328,6 +328,7 @@ def _ask(page, text: str) -> float:
 
 def _load(browser_context, url: str):
     page = browser_context.new_page()
+    page.set_default_timeout(90_000)  # CI machines are slow and shared: generous waits, same assertions
     started = time.perf_counter()
     page.goto(url)
     page.locator("#cp-input textarea").wait_for(state="visible")
