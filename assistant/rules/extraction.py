@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from assistant.index.lexical import normalise
+from assistant.rules.matching import TextMatcher
 from assistant.rules.schema import Fact, FactValue, RuleSet
 
 Origin = Literal["stated", "inferred", "answered", "default"]
@@ -114,11 +115,12 @@ class FactExtractor:
 
     def _lexical(self, text: str, turn: int) -> dict[str, FactReading]:
         breaks = [0] + [m.end() for m in self._breaks.finditer(text)]
+        matcher = TextMatcher(text, self.ruleset.scanners)
         found: dict[str, FactReading] = {}
         for fact in self.ruleset.facts.values():
             for det in fact.detectors.lexical:  # in priority order: the first detector that matches sets the fact
                 match = next((m for pattern in self.ruleset.patterns[(fact.id, det.id)]
-                              for m in pattern.finditer(text)
+                              for m in matcher.finditer(pattern)
                               if det.negation == "ignore" or not self._negated(text, m.start(), breaks)), None)
                 if match:
                     found[fact.id] = FactReading(det.value, "stated", match.group(0).strip(), det.id, turn)

@@ -21,10 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from assistant.corpus.chunking import chunk_document
 from assistant.corpus.documents import DocumentError, load_knowledge_sources
 from assistant.models import Verdict
+from assistant.rules.matching import LexicalPattern, leading_vocabulary, vocabulary_alternation, vocabulary_scanners
 
 FactValue = bool | str
 OPERATORS = ("all", "any", "not")
 VOCAB_REF = re.compile(r"\{([a-z_]+)\}")
+
 FACTS_FILE, CLAIMS_FILE = "facts.yaml", "claims.yaml"
 
 
@@ -222,7 +224,8 @@ class RuleSet:
     claims: list[Claim]
     negation: Negation
     answers: dict[str, list[str]]
-    patterns: dict[tuple[str, str], list[re.Pattern]] = field(default_factory=dict)  # (fact, detector) → compiled
+    patterns: dict[tuple[str, str], list[LexicalPattern]] = field(default_factory=dict)  # (fact, detector) → compiled
+    scanners: dict[str, re.Pattern] = field(default_factory=dict)  # vocabulary → where its terms can start
     claim_patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
 
     def decision(self, name: str) -> DecisionSpec:
@@ -392,10 +395,9 @@ def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
         raise RuleSetError(loader.problems)
 
     # facts
-    vocabulary = {name: "(?:" + "|".join(f"(?:{t})\\b" for t in terms) + ")"
-                  for name, terms in facts_file.vocabulary.items()}
+    vocabulary = {name: vocabulary_alternation(terms) for name, terms in facts_file.vocabulary.items()}
     facts: dict[str, Fact] = {}
-    patterns: dict[tuple[str, str], list[re.Pattern]] = {}
+    patterns: dict[tuple[str, str], list[LexicalPattern]] = {}
     for i, fact in enumerate(facts_file.facts):
         line = flines("facts", i)
         if fact.id in facts:
@@ -416,7 +418,9 @@ def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
         loader.check_source(facts_path, flines("facts", i, "source"), fact.source)
         for j, det in enumerate(fact.detectors.lexical):
             det_line = flines("facts", i, "detectors", "lexical", j)
-            patterns[(fact.id, det.id)] = loader.compile_patterns(facts_path, det_line, det.patterns, vocabulary)
+            compiled = loader.compile_patterns(facts_path, det_line, det.patterns, vocabulary)
+            patterns[(fact.id, det.id)] = [LexicalPattern(regex, leading_vocabulary(source))
+                                           for regex, source in zip(compiled, det.patterns)]
     for key, regexes in facts_file.answers.items():
         loader.compile_patterns(facts_path, flines("answers", key), regexes, vocabulary)
     loader.compile_patterns(facts_path, flines("negation"), facts_file.negation.cues + [facts_file.negation.clause_breaks], {})
@@ -498,7 +502,8 @@ def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
     if loader.problems:
         raise RuleSetError(loader.problems)
     return RuleSet(facts=facts, decisions=decisions, claims=claims, negation=facts_file.negation,
-                   answers=dict(facts_file.answers), patterns=patterns, claim_patterns=claim_patterns)
+                   answers=dict(facts_file.answers), patterns=patterns, claim_patterns=claim_patterns,
+                   scanners=vocabulary_scanners(vocabulary))
 
 
 def check_rules(rules_dir: Path, sources_dir: Path) -> list[str]:
