@@ -186,28 +186,22 @@ def section_query_latency(bench: Bench) -> dict:
 
 
 def section_retrieval_quality(bench: Bench, k: int = 5, depth: int = 10) -> dict:
-    """recall@k, hit@k and MRR@depth per mode on the retrieval set (gold: a list of chunk ids)."""
-    retriever = bench.retriever()
-    questions = bench.questions()
-    unknown = sorted({g for row in questions for g in row["gold"] if retriever.get(g) is None})
-    results: dict = {"questions": len(questions), "k": k, "mrr_depth": depth, "unknown_gold_ids": unknown}
-    misses: dict[str, list[str]] = {}
-    for mode in MODES:
-        recall = hit = rr = 0.0
-        misses[mode] = []
-        for row in questions:
-            gold = set(row["gold"])
-            ids = [h.id for h in retriever.search(row["question"], k=depth, mode=mode)]
-            found = gold & set(ids[:k])
-            recall += len(found) / len(gold)
-            hit += 1.0 if found else 0.0
-            rank = next((n for n, i in enumerate(ids, start=1) if i in gold), None)
-            rr += 1.0 / rank if rank else 0.0
-            if not found:
-                misses[mode].append(f"{row['id']} (first gold at rank {rank or f'>{depth}'})")
-        n = len(questions)
-        results[mode] = {f"recall@{k}": round(recall / n, 4), f"hit@{k}": round(hit / n, 4),
-                         "mrr": round(rr / n, 4), "misses": misses[mode]}
+    """recall@k, hit@k and MRR@depth per mode over the source passages, as the evaluation's retrieval baseline
+    computes them (the advisor searches source passages for a general question)."""
+    from assistant.evaluation.baselines import RETRIEVAL_MODES, retrieval_baseline
+    from assistant.evaluation.dataset import load_retrieval
+
+    baseline = retrieval_baseline(bench.retriever(), load_retrieval(bench.retrieval_set), depth=depth)
+    unknown = baseline["unknown_gold_ids"]
+    results: dict = {"questions": baseline["questions"], "k": k, "mrr_depth": depth, "kinds": baseline["kinds"],
+                     "unknown_gold_ids": unknown}
+    for name, measured in baseline["retrievers"].items():
+        per_question = measured["questions"]
+        misses = [f"{q['id']} (first gold at rank {q['gold_ranks'][0] if q['gold_ranks'] else f'>{depth}'})"
+                  for q in per_question if not any(r <= k for r in q["gold_ranks"])]
+        results[RETRIEVAL_MODES[name]] = {f"recall@{k}": measured[f"recall@{k}"],
+                                  f"hit@{k}": round(1 - len(misses) / max(len(per_question), 1), 4),
+                                  "mrr": measured["mrr"], "misses": misses}
     hybrid = results["hybrid"]
     results["targets"] = {
         f"hybrid recall@{k} >= 0.95": hybrid[f"recall@{k}"] >= 0.95,
@@ -225,7 +219,8 @@ def section_retrieval_quality(bench: Bench, k: int = 5, depth: int = 10) -> dict
     return {
         "title": "Retrieval quality",
         "results": results,
-        "tables": [{"caption": f"{len(questions)} manager-style questions ({bench.retrieval_set.name}); "
+        "tables": [{"caption": f"{results['questions']} manager-style questions ({bench.retrieval_set.name}), "
+                               "source passages; "
                                f"recall@{k} = share of gold passages in the top {k}, hit@{k} = questions with a gold "
                                f"passage in the top {k}, MRR over the top {depth}",
                     "columns": ["mode", f"recall@{k}", f"hit@{k}", "MRR", "misses"], "rows": rows}],
