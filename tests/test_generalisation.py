@@ -28,7 +28,14 @@ def test_cases_are_well_formed():
             assert expect.get("mode") is None and expect.get("recommendation") is None, case["id"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def _param(case: dict):
+    """A case the rules still get wrong is kept, marked ``known_miss`` with the reason: a strict xfail."""
+    if case.get("known_miss"):
+        return pytest.param(case, id=case["id"], marks=pytest.mark.xfail(strict=True, reason=case["known_miss"]))
+    return pytest.param(case, id=case["id"])
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_unseen_situation(advisor, case):
     answer = advisor.ask(case["question"])
     verdict = answer.verdict.model_dump()
