@@ -199,9 +199,9 @@ def section_retrieval_quality(bench: Bench, k: int = 5, depth: int = 10) -> dict
         per_question = measured["questions"]
         misses = [f"{q['id']} (first gold at rank {q['gold_ranks'][0] if q['gold_ranks'] else f'>{depth}'})"
                   for q in per_question if not any(r <= k for r in q["gold_ranks"])]
-        results[RETRIEVAL_MODES[name]] = {f"recall@{k}": measured[f"recall@{k}"],
-                                  f"hit@{k}": round(1 - len(misses) / max(len(per_question), 1), 4),
-                                  "mrr": measured["mrr"], "misses": misses}
+        results[RETRIEVAL_MODES[name]] = {
+            f"recall@{k}": measured[f"recall@{k}"], f"hit@{k}": round(1 - len(misses) / max(len(per_question), 1), 4),
+            "mrr": measured["mrr"], "misses": misses}
     hybrid = results["hybrid"]
     results["targets"] = {
         f"hybrid recall@{k} >= 0.95": hybrid[f"recall@{k}"] >= 0.95,

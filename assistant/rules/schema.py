@@ -26,7 +26,6 @@ from assistant.rules.matching import LexicalPattern, leading_vocabulary, vocabul
 FactValue = bool | str
 OPERATORS = ("all", "any", "not")
 VOCAB_REF = re.compile(r"\{([a-z_]+)\}")
-
 FACTS_FILE, CLAIMS_FILE = "facts.yaml", "claims.yaml"
 
 
