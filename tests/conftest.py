@@ -78,6 +78,16 @@ def run_cli(monkeypatch):
     get_settings.cache_clear()
 
 
+# -- the webhook ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fake_slack():
+    """A fake Slack Web API and response_url endpoint on 127.0.0.1, one per test module."""
+    from assistant.webhook.testing import FakeSlack
+
+    with FakeSlack() as slack:
+        yield slack
+
+
 # -- no network --------------------------------------------------------------------------------------
 def _is_local(address) -> bool:
     """True for loopback TCP/UDP addresses and for non-IP sockets (Unix domain sockets)."""

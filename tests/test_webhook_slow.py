@@ -13,27 +13,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.webhook.testing import FakeSlack, ServerProcess, event_body, sign, slash_body
+from assistant.webhook.testing import SAMPLE_QUESTION, ServerProcess, event_body, sign, slash_body
 
 pytestmark = pytest.mark.slow
 
 SECRET = "whsec-two-workers-test-only"
 API_TOKEN = "api-token-two-workers-test-only"
-QUESTION = ("We want households to sort their recycling into three bins at home instead of having our depot "
-            "staff sort it. Is that co-production, and should we do it?")
 
 
 @pytest.fixture(scope="module")
-def fake():
-    with FakeSlack() as slack:
-        yield slack
-
-
-@pytest.fixture(scope="module")
-def two_workers(built_settings, fake):
+def two_workers(built_settings, fake_slack):
     env = {"COPROD_DATA_DIR": str(built_settings.data_dir), "COPROD_SLACK_SIGNING_SECRET": SECRET,
            "COPROD_SLACK_BOT_TOKEN": "xoxb-two-workers-test", "COPROD_API_TOKEN": API_TOKEN,
-           "COPROD_SLACK_API_URL": fake.api_url, "COPROD_RATE_LIMIT_PER_MINUTE": "100000", "COPROD_LLM": "none"}
+           "COPROD_SLACK_API_URL": fake_slack.api_url, "COPROD_RATE_LIMIT_PER_MINUTE": "100000", "COPROD_LLM": "none"}
     with ServerProcess(env, workers=2, log_level="info") as proc:
         yield proc
 
@@ -47,10 +39,10 @@ def test_both_workers_serve(two_workers):
     assert len(worker_pids(two_workers.url)) == 2
 
 
-def test_retries_and_duplicates_answered_once_across_two_workers(two_workers, fake):
+def test_retries_and_duplicates_answered_once_across_two_workers(two_workers, fake_slack):
     """Each event is delivered five times at once (the original and Slack's retries) to two workers."""
     events = [(f"Ev-2w-{i}", {"type": "app_mention", "channel": f"C-2w-{i}", "user": f"U-2w-{i}",
-                              "ts": f"1700001000.{i:06d}", "text": f"<@UBOT> {QUESTION}"}) for i in range(12)]
+                              "ts": f"1700001000.{i:06d}", "text": f"<@UBOT> {SAMPLE_QUESTION}"}) for i in range(12)]
 
     def deliver(args):
         (event_id, event), attempt = args
@@ -66,15 +58,16 @@ def test_retries_and_duplicates_answered_once_across_two_workers(two_workers, fa
         statuses = list(pool.map(deliver, jobs))
     assert statuses == [200] * len(jobs)
     deadline = time.time() + 120
-    while len(fake.posts("/api/chat.postMessage")) < len(events) and time.time() < deadline:
+    while len(fake_slack.posts("/api/chat.postMessage")) < len(events) and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(1.5)
-    per_channel = Counter(p.body["channel"] for p in fake.posts("/api/chat.postMessage"))
+    per_channel = Counter(p.body["channel"] for p in fake_slack.posts("/api/chat.postMessage"))
     assert per_channel == {event["channel"]: 1 for _, event in events}
 
 
-def test_slash_commands_over_two_workers_each_answered_once(two_workers, fake):
-    bodies = [slash_body(QUESTION, fake.response_url(f"2w-{i}"), user=f"U-2ws-{i}", trigger_id=f"2w-trigger-{i}")
+def test_slash_commands_over_two_workers_each_answered_once(two_workers, fake_slack):
+    bodies = [slash_body(SAMPLE_QUESTION, fake_slack.response_url(f"2w-{i}"), user=f"U-2ws-{i}",
+                         trigger_id=f"2w-trigger-{i}")
               for i in range(16)]
 
     def send(body):
@@ -85,9 +78,9 @@ def test_slash_commands_over_two_workers_each_answered_once(two_workers, fake):
 
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(send, bodies + bodies)) == [200] * 32  # every command twice
-    fake.wait_for("/response/2w-", len(bodies), timeout=120)
+    fake_slack.wait_for("/response/2w-", len(bodies), timeout=120)
     time.sleep(1.5)
-    assert Counter(p.path for p in fake.posts("/response/2w-")) == {f"/response/2w-{i}": 1 for i in range(16)}
+    assert Counter(p.path for p in fake_slack.posts("/response/2w-")) == {f"/response/2w-{i}": 1 for i in range(16)}
 
 
 def test_schemathesis_finds_no_server_error_in_api_ask(two_workers, tmp_path):

@@ -25,6 +25,10 @@ from urllib.parse import parse_qs
 
 import httpx
 
+SAMPLE_QUESTION = ("We want households to sort their recycling into three bins at home instead of having our depot "
+                   "staff sort it. Is that co-production, and should we do it?")
+"""A question the advisor answers with a full verdict (co-production, optional, with citations)."""
+
 
 def free_port() -> int:
     with socket.socket() as s:
