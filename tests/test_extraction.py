@@ -4,8 +4,6 @@ scope, multi-turn answers, determinism, serialisation and speed."""
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from pathlib import Path
 
 import pytest
@@ -143,10 +141,29 @@ def test_engagement_gives_the_broad_definition_note(ruleset, extractor):
     assert any("Nabatchi" in n.text for n in decision.definition_notes)
 
 
-def test_extraction_and_engine_are_fast(ruleset, extractor, case_vectors):
-    timings = []
-    for text in [c["text"] for c in CASES] * 3:
-        start = time.perf_counter()
-        evaluate(ruleset, extractor.extract(text, query_vector=case_vectors[text]))
-        timings.append(time.perf_counter() - start)
-    assert statistics.median(timings) < 0.02  # the target is 5 ms; leave room for slow test machines
+def test_a_later_question_about_the_classification_states_nothing(extractor):
+    """"Are the families doing part of the work here?" asks; read alone it states who does the work."""
+    question = "Are the families doing part of the work here?"
+    assert extractor.extract(question).value("who_does_work") == "citizens"
+    described = extractor.extract("Nurses at the clinic give the jab to children who come in; the children just "
+                                  "get the injection and go home. " + question)
+    assert described.value("who_does_work") != "citizens"
+    assert described.value("citizens_passive") is True
+
+
+def test_a_likeness_yields_to_a_stated_fact(ruleset, extractor):
+    """The who-does-the-work likeness is not inferred when the text states the citizens only decide."""
+    from dataclasses import replace
+
+    from assistant.rules import FactExtractor
+
+    text = ("We plan to convene a panel of twenty randomly chosen residents to decide the priorities in the new "
+            "town plan. Would that mean residents are helping to deliver the plan?")
+    vector = extractor.embeddings.query_vector(text)
+    state = extractor.extract(text, query_vector=vector)
+    assert state.value("citizens_decide") is True and state.get("who_does_work") is None
+    who = ruleset.facts["who_does_work"]
+    eager = who.model_copy(update={"detectors": who.detectors.model_copy(update={
+        "semantic": who.detectors.semantic.model_copy(update={"yields_to": []})})})
+    unyielding = FactExtractor(replace(ruleset, facts={**ruleset.facts, "who_does_work": eager}), extractor.embeddings)
+    assert unyielding.extract(text, query_vector=vector).get("who_does_work").origin == "inferred"

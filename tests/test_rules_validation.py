@@ -65,6 +65,22 @@ def test_unknown_fact(rules_copy):
     assert any(p.startswith(f"{path}:") and "unknown fact 'regulatorish'" in p for p in problems), problems
 
 
+def test_semantic_detector_yielding_to_an_unknown_fact(rules_copy):
+    path = rules_copy / "facts.yaml"
+    edit(path, "yields_to: [citizens_decide, citizens_passive]", "yields_to: [citizens_decide, citizens_asleep]")
+    problems = problems_of(rules_copy)
+    line = line_of(path, "id: who_semantic")
+    assert any(p.startswith(f"{path}:{line}:") and "'citizens_asleep'" in p for p in problems), problems
+
+
+def test_classification_question_pattern_that_does_not_compile(rules_copy):
+    path = rules_copy / "facts.yaml"
+    edit(path, "classification_questions:\n  - '", "classification_questions:\n  - '(unclosed")
+    problems = problems_of(rules_copy)
+    line = line_of(path, "classification_questions:") + 1
+    assert any(p.startswith(f"{path}:{line}:") and "invalid pattern" in p for p in problems), problems
+
+
 def test_unknown_enum_value(rules_copy):
     path = rules_copy / "coproduction.yaml"
     edit(path, "        - who_does_work: staff", "        - who_does_work: robots")

@@ -17,7 +17,9 @@ import numpy as np
 
 from assistant.index.lexical import normalise
 from assistant.rules.matching import TextMatcher
-from assistant.rules.schema import Fact, FactValue, RuleSet
+from assistant.rules.schema import Fact, FactValue, RuleSet, SemanticDetector
+
+LATER_QUESTION = re.compile(r"(?<=[.!?])(\s+)([^.!?]*\?)")  # a question after the first sentence
 
 Origin = Literal["stated", "inferred", "answered", "default"]
 RANK: dict[str, int] = {"default": 0, "inferred": 1, "stated": 2, "answered": 2}
@@ -87,7 +89,7 @@ class FactExtractor:
         self._answers = {reply: [re.compile(p, re.IGNORECASE) for p in pats]
                          for reply, pats in ruleset.answers.items()}
         self._topic_cues = frozenset(f.id for f in ruleset.facts.values() if f.topic_cue)
-        self._semantic: list[tuple[Fact, str, float, float, list[FactValue], np.ndarray]] = []
+        self._semantic: list[tuple[Fact, SemanticDetector, list[FactValue], np.ndarray]] = []
         if embeddings is not None:
             self._embed_prototypes()
 
@@ -104,7 +106,7 @@ class FactExtractor:
         vectors = getattr(self.embeddings, "encode_cached", self.embeddings.encode)(texts)
         for fact, sem, labels, start in specs:
             matrix = vectors[start:start + len(labels)]
-            self._semantic.append((fact, sem.id, sem.threshold, sem.margin, labels, matrix))
+            self._semantic.append((fact, sem, labels, matrix))
 
     # -- reading one text ---------------------------------------------------------------------------
     def _negated(self, text: str, start: int, breaks: list[int]) -> bool:
@@ -113,7 +115,22 @@ class FactExtractor:
         words = text[clause_start:start].split()[-self._window:]
         return bool(self._cues.search(" ".join(words)))
 
+    def _without_classification_questions(self, text: str) -> str:
+        """``text`` with later questions that only ask how to classify it ("Does that count?") blanked out.
+
+        Such a question restates the manager's doubt ("Are the families doing part of the work here?"), not
+        the situation: it must not set facts that the description before it does not.
+        """
+        def blank(match: re.Match) -> str:
+            asked = match.group(2)
+            if any(p.match(asked) for p in self.ruleset.classification_questions):
+                return match.group(1) + " " * len(asked)
+            return match.group(0)
+
+        return LATER_QUESTION.sub(blank, text) if self.ruleset.classification_questions else text
+
     def _lexical(self, text: str, turn: int) -> dict[str, FactReading]:
+        text = self._without_classification_questions(text)
         breaks = [0] + [m.end() for m in self._breaks.finditer(text)]
         matcher = TextMatcher(text, self.ruleset.scanners)
         found: dict[str, FactReading] = {}
@@ -127,10 +144,11 @@ class FactExtractor:
                     break
         return found
 
-    def _semantic_readings(self, vector: np.ndarray, turn: int, skip: set[str]) -> dict[str, FactReading]:
+    def _semantic_readings(self, vector: np.ndarray, turn: int, stated: dict[str, FactReading]) -> dict[str, FactReading]:
+        """Inferences for the facts the text did not state; one yields to a stated fact it names."""
         found = {}
-        for fact, det_id, threshold, margin, labels, matrix in self._semantic:
-            if fact.id in skip:
+        for fact, sem, labels, matrix in self._semantic:
+            if fact.id in stated or any(stated.get(f) and stated[f].value is True for f in sem.yields_to):
                 continue
             sims = matrix @ vector
             best: dict[FactValue, float] = {}
@@ -138,8 +156,8 @@ class FactExtractor:
                 best[label] = max(best.get(label, -1.0), sim)
             ranked = sorted(best.items(), key=lambda kv: -kv[1])
             (label, top), runner_up = ranked[0], (ranked[1][1] if len(ranked) > 1 else -1.0)
-            if label != "none" and top >= threshold and top - runner_up >= margin:
-                found[fact.id] = FactReading(label, "inferred", None, f"{det_id}:{label}", turn, round(top, 3))
+            if label != "none" and top >= sem.threshold and top - runner_up >= sem.margin:
+                found[fact.id] = FactReading(label, "inferred", None, f"{sem.id}:{label}", turn, round(top, 3))
         return found
 
     def _reply(self, text: str, fact: Fact, turn: int) -> FactReading | None:
@@ -160,7 +178,7 @@ class FactExtractor:
         readings = self._lexical(norm, turn)
         if self._semantic and len(readings) < len(self.ruleset.facts):
             vector = query_vector if query_vector is not None else self.embeddings.query_vector(text)
-            readings = {**self._semantic_readings(np.asarray(vector, dtype=np.float32), turn, set(readings)),
+            readings = {**self._semantic_readings(np.asarray(vector, dtype=np.float32), turn, readings),
                         **readings}
         asked = list(previous.asked) if previous else []
         if pending_fact in self.ruleset.facts:

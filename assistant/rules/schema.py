@@ -65,6 +65,7 @@ class SemanticDetector(_Model):
     threshold: float = Field(gt=0, lt=1)
     margin: float = Field(default=0.0, ge=0, lt=1)
     prototypes: dict[FactValue, list[str]]
+    yields_to: list[str] = Field(default_factory=list)  # boolean facts whose stated `true` blocks the inference
 
 
 class Detectors(_Model):
@@ -108,6 +109,7 @@ class Negation(_Model):
 class FactsFile(_Model):
     negation: Negation
     answers: dict[Literal["yes", "no"], list[str]]
+    classification_questions: list[str] = Field(default_factory=list)
     vocabulary: dict[str, list[str]] = Field(default_factory=dict)
     facts: list[Fact]
 
@@ -223,6 +225,7 @@ class RuleSet:
     claims: list[Claim]
     negation: Negation
     answers: dict[str, list[str]]
+    classification_questions: list[re.Pattern] = field(default_factory=list)  # a closing "does that count?"
     patterns: dict[tuple[str, str], list[LexicalPattern]] = field(default_factory=dict)  # (fact, detector) → compiled
     scanners: dict[str, re.Pattern] = field(default_factory=dict)  # vocabulary → where its terms can start
     claim_patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
@@ -420,8 +423,17 @@ def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
             compiled = loader.compile_patterns(facts_path, det_line, det.patterns, vocabulary)
             patterns[(fact.id, det.id)] = [LexicalPattern(regex, leading_vocabulary(source))
                                            for regex, source in zip(compiled, det.patterns)]
+    for i, fact in enumerate(facts_file.facts):
+        semantic = fact.detectors.semantic
+        for other in semantic.yields_to if semantic else []:
+            if other not in facts or facts[other].type != "boolean":
+                loader.report(facts_path, flines("facts", i, "detectors", "semantic"),
+                              f"semantic detector of {fact.id!r} yields to {other!r}, which is not a boolean fact")
     for key, regexes in facts_file.answers.items():
         loader.compile_patterns(facts_path, flines("answers", key), regexes, vocabulary)
+    classification_questions = [regex for i, pattern in enumerate(facts_file.classification_questions)
+                                for regex in loader.compile_patterns(
+                                    facts_path, flines("classification_questions", i), [pattern], vocabulary)]
     loader.compile_patterns(facts_path, flines("negation"), facts_file.negation.cues + [facts_file.negation.clause_breaks], {})
 
     # decisions
@@ -501,7 +513,8 @@ def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
     if loader.problems:
         raise RuleSetError(loader.problems)
     return RuleSet(facts=facts, decisions=decisions, claims=claims, negation=facts_file.negation,
-                   answers=dict(facts_file.answers), patterns=patterns, claim_patterns=claim_patterns,
+                   answers=dict(facts_file.answers), classification_questions=classification_questions,
+                   patterns=patterns, claim_patterns=claim_patterns,
                    scanners=vocabulary_scanners(vocabulary))
 
 
