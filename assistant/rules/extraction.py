@@ -144,7 +144,8 @@ class FactExtractor:
                     break
         return found
 
-    def _semantic_readings(self, vector: np.ndarray, turn: int, stated: dict[str, FactReading]) -> dict[str, FactReading]:
+    def _semantic_readings(self, vector: np.ndarray, turn: int,
+                           stated: dict[str, FactReading]) -> dict[str, FactReading]:
         """Inferences for the facts the text did not state; one yields to a stated fact it names."""
         found = {}
         for fact, sem, labels, matrix in self._semantic:

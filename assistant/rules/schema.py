@@ -431,9 +431,10 @@ def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
                               f"semantic detector of {fact.id!r} yields to {other!r}, which is not a boolean fact")
     for key, regexes in facts_file.answers.items():
         loader.compile_patterns(facts_path, flines("answers", key), regexes, vocabulary)
-    classification_questions = [regex for i, pattern in enumerate(facts_file.classification_questions)
-                                for regex in loader.compile_patterns(
-                                    facts_path, flines("classification_questions", i), [pattern], vocabulary)]
+    classification_questions: list[re.Pattern] = []
+    for i, pattern in enumerate(facts_file.classification_questions):  # compiled one by one: each names its line
+        classification_questions += loader.compile_patterns(
+            facts_path, flines("classification_questions", i), [pattern], vocabulary)
     loader.compile_patterns(facts_path, flines("negation"), facts_file.negation.cues + [facts_file.negation.clause_breaks], {})
 
     # decisions
