@@ -81,6 +81,14 @@ def test_classification_question_pattern_that_does_not_compile(rules_copy):
     assert any(p.startswith(f"{path}:{line}:") and "invalid pattern" in p for p in problems), problems
 
 
+def test_vocabulary_using_one_defined_below_it(rules_copy):
+    path = rules_copy / "facts.yaml"
+    edit(path, "  citizen:\n", "  citizen:\n    - '{own_effort} people'\n")
+    problems = problems_of(rules_copy)
+    line = line_of(path, "{own_effort} people")
+    assert any(p.startswith(f"{path}:{line}:") and "['own_effort']" in p for p in problems), problems
+
+
 def test_unknown_enum_value(rules_copy):
     path = rules_copy / "coproduction.yaml"
     edit(path, "        - who_does_work: staff", "        - who_does_work: robots")

@@ -397,7 +397,15 @@ def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
         raise RuleSetError(loader.problems)
 
     # facts
-    vocabulary = {name: vocabulary_alternation(terms) for name, terms in facts_file.vocabulary.items()}
+    vocabulary: dict[str, str] = {}
+    for name, terms in facts_file.vocabulary.items():  # a term may use the vocabularies defined above it
+        unknown = sorted({ref for term in terms for ref in VOCAB_REF.findall(term)} - vocabulary.keys())
+        if unknown:
+            loader.report(facts_path, flines("vocabulary", name), f"vocabulary {name!r} uses {unknown}, "
+                                                                  "which are not defined above it")
+            continue
+        vocabulary[name] = vocabulary_alternation([VOCAB_REF.sub(lambda m: vocabulary[m.group(1)], term)
+                                                   for term in terms])
     facts: dict[str, Fact] = {}
     patterns: dict[tuple[str, str], list[LexicalPattern]] = {}
     for i, fact in enumerate(facts_file.facts):
