@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation.scoring import ACCURACY_METRICS, FIELD_METRIC, VERDICT_FIELDS
+from assistant.evaluation.scoring import ACCURACY_METRICS, FIELD_METRIC, VERDICT_FIELDS, verdict_of
 
 LABELS = {"in_scope": [True, False], "coproduction": ["yes", "no", "unclear", None],
           "mode": ["obligatory", "optional", None],
@@ -41,11 +41,8 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 
 def got_of(case: dict[str, Any]) -> dict[str, Any]:
-    answer = case.get("answer")
-    if not answer:
-        return dict.fromkeys(VERDICT_FIELDS)
-    verdict = answer.get("verdict") or {}
-    return {"in_scope": answer.get("in_scope"), **{f: verdict.get(f) for f in VERDICT_FIELDS[1:]}}
+    """The scored fields of a report case's answer."""
+    return verdict_of(case.get("answer"))
 
 
 def field_applies(case: dict[str, Any], field: str) -> bool:
