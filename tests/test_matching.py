@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from assistant.config import Settings
 from assistant.index.lexical import normalise
-from assistant.rules.matching import LexicalPattern, TextMatcher, leading_vocabulary, vocabulary_alternation
+from assistant.rules.matching import (LexicalPattern, TextMatcher, leading_vocabulary, split_vocabulary_patterns,
+                                      vocabulary_alternation)
+from assistant.rules.schema import VOCAB_REF
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "generalisation_cases.yaml").read_text(encoding="utf-8"))["cases"]
 
@@ -41,3 +44,38 @@ def test_every_pattern_matches_as_a_plain_scan_would(ruleset, chunk):
             assert [m.span() for m in matcher.finditer(pattern)] == expected, (pattern.regex.pattern[:80], text)
         plain = LexicalPattern(anchored[0].regex)
         assert [m.span() for m in matcher.finditer(plain)] == [m.span() for m in anchored[0].regex.finditer(text)]
+
+
+def test_patterns_are_split_where_a_vocabulary_can_lead():
+    vocabularies = {"effort": [r"\b{citizen} must", r"\bit is (?:on|up to) them"]}
+    split = split_vocabulary_patterns([r"\b(?:{citizen}|they)\s+do", r"\b(?:{citizen}|they)?\s+do", "{effort}",
+                                       r"\bwant\s+{citizen}"], vocabularies)
+    assert split == [(r"\b{citizen}\s+do", r"\b{citizen}\s+do"), (r"\b(?:they)\s+do", r"\b(?:they)\s+do"),
+                     (r"\b(?:{citizen}|they)?\s+do", r"\b(?:{citizen}|they)?\s+do"),
+                     (r"(?:\b{citizen} must)\b", r"\b{citizen} must"),
+                     (r"(?:\bit is (?:on|up to) them)\b", r"\bit is (?:on|up to) them"),
+                     (r"\bwant\s+{citizen}", r"\bwant\s+{citizen}")]
+    assert [leading_vocabulary(lead) for _, lead in split] == ["citizen", None, None, "citizen", None, None]
+
+
+def test_split_patterns_find_a_match_exactly_where_the_whole_pattern_does():
+    """A detector sets its value on its first match, so split parts must match the same texts as the whole."""
+    facts_file = yaml.safe_load((Settings().rules_dir / "facts.yaml").read_text(encoding="utf-8"))
+    vocab_terms = facts_file["vocabulary"]
+    expanded = {}
+    for name, terms in vocab_terms.items():
+        expanded[name] = vocabulary_alternation([VOCAB_REF.sub(lambda m: expanded[m.group(1)], t) for t in terms])
+    texts = [normalise(c["question"]) for c in CASES[::3]]
+    checked = 0
+    for fact in facts_file["facts"]:
+        for det in fact.get("detectors", {}).get("lexical", []):
+            for pattern in det["patterns"]:
+                parts = split_vocabulary_patterns([pattern], vocab_terms)
+                if len(parts) == 1:
+                    continue
+                whole = re.compile(VOCAB_REF.sub(lambda m: expanded[m.group(1)], pattern), re.IGNORECASE)
+                pieces = [re.compile(VOCAB_REF.sub(lambda m: expanded[m.group(1)], p), re.IGNORECASE) for p, _ in parts]
+                for text in texts:
+                    assert bool(whole.search(text)) == any(p.search(text) for p in pieces), (pattern[:60], text)
+                checked += 1
+    assert checked >= 5

@@ -8,6 +8,8 @@ without changing what matches:
   lookahead, so a whole group is rejected at once;
 - a pattern that *starts* with a vocabulary (``\\b{citizen}\\s+...``, lookbehinds allowed before it) is only
   tried where that vocabulary can start, positions found once per text by a zero-width scan.
+- a pattern that is a whole vocabulary (``{own_effort}``), or that opens with a choice between a vocabulary and
+  plain words (``\\b(?:{citizen}|they)...``), is split into parts so that each part can use the measure above.
 """
 
 from __future__ import annotations
@@ -36,6 +38,46 @@ def vocabulary_alternation(terms: list[str]) -> str:
     branches = [f"(?={letter})(?:" + "|".join(f"(?:{t})\\b" for t in group) + ")" for letter, group in groups.items()]
     branches += [f"(?:{t})\\b" for t in others]
     return "(?:" + "|".join(branches) + ")"
+
+
+WHOLE_VOCABULARY = re.compile(r"^\{([a-z_]+)\}$")
+LEADING_CHOICE = re.compile(r"^\\b\(\?:((?:[^()|]+\|)+[^()|]+)\)(.*)$", re.DOTALL)
+
+
+def split_vocabulary_patterns(patterns: list[str], vocabularies: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """Each pattern as (regex source, source its lead is read from), split where that gives a fast start.
+
+    - a pattern that is only ``{name}`` becomes one pattern per term of that vocabulary;
+    - a pattern opening with a choice between a vocabulary and plain words (``\\b(?:{citizen}|they)...``)
+      becomes one pattern starting with the vocabulary and one with the plain words.
+
+    A detector takes its first match and sets one value, so trying the parts one by one sets the same value as
+    the whole pattern would; only the quoted span may come from another part.
+    """
+    items: list[tuple[str, bool]] = []  # (source, is a vocabulary term: it ends on a word boundary)
+    for pattern in patterns:
+        whole = WHOLE_VOCABULARY.match(pattern)
+        if whole and whole.group(1) in vocabularies:
+            items += [(term, True) for term in vocabularies[whole.group(1)]]
+        else:
+            items.append((pattern, False))
+    split: list[tuple[str, str]] = []
+    for source, is_term in items:
+        for part in _split_leading_choice(source):
+            split.append((f"(?:{part})\\b" if is_term else part, part))
+    return split
+
+
+def _split_leading_choice(pattern: str) -> list[str]:
+    choice = LEADING_CHOICE.match(pattern)
+    if not choice or choice.group(2)[:1] in ("?", "*", "+", "{"):
+        return [pattern]
+    options = choice.group(1).split("|")
+    leads = [o for o in options if WHOLE_VOCABULARY.match(o)]
+    if len(leads) != 1:
+        return [pattern]
+    rest = "|".join(o for o in options if o != leads[0])
+    return [f"\\b{leads[0]}{choice.group(2)}", f"\\b(?:{rest}){choice.group(2)}"]
 
 
 def leading_vocabulary(pattern: str) -> str | None:

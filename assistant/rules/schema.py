@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from assistant.corpus.chunking import chunk_document
 from assistant.corpus.documents import DocumentError, load_knowledge_sources
 from assistant.models import Verdict
-from assistant.rules.matching import LexicalPattern, leading_vocabulary, vocabulary_alternation, vocabulary_scanners
+from assistant.rules.matching import (LexicalPattern, leading_vocabulary, split_vocabulary_patterns, vocabulary_alternation,
+                                      vocabulary_scanners)
 
 FactValue = bool | str
 OPERATORS = ("all", "any", "not")
@@ -428,9 +429,10 @@ def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
         loader.check_source(facts_path, flines("facts", i, "source"), fact.source)
         for j, det in enumerate(fact.detectors.lexical):
             det_line = flines("facts", i, "detectors", "lexical", j)
-            compiled = loader.compile_patterns(facts_path, det_line, det.patterns, vocabulary)
-            patterns[(fact.id, det.id)] = [LexicalPattern(regex, leading_vocabulary(source))
-                                           for regex, source in zip(compiled, det.patterns)]
+            sources = split_vocabulary_patterns(det.patterns, facts_file.vocabulary)
+            compiled = loader.compile_patterns(facts_path, det_line, [regex for regex, _ in sources], vocabulary)
+            patterns[(fact.id, det.id)] = [LexicalPattern(regex, leading_vocabulary(lead))
+                                           for regex, (_, lead) in zip(compiled, sources)]
     for i, fact in enumerate(facts_file.facts):
         semantic = fact.detectors.semantic
         for other in semantic.yields_to if semantic else []:
