@@ -1,13 +1,13 @@
 """Fast matching of the facts file's lexical patterns.
 
 The vocabularies (``{citizen}``, ``{staff}``...) hold hundreds of terms and appear in most patterns, so a
-plain scan tries every term at every word of a question. Two measures keep extraction within its budget
-without changing what matches:
+plain scan tries every term at every word of a question. Three measures keep extraction within its budget
+without changing which facts are read:
 
 - a vocabulary's alternation groups the terms that start with a literal letter behind a one-letter
   lookahead, so a whole group is rejected at once;
 - a pattern that *starts* with a vocabulary (``\\b{citizen}\\s+...``, lookbehinds allowed before it) is only
-  tried where that vocabulary can start, positions found once per text by a zero-width scan.
+  tried where that vocabulary can start, positions found once per text by a zero-width scan;
 - a pattern that is a whole vocabulary (``{own_effort}``), or that opens with a choice between a vocabulary and
   plain words (``\\b(?:{citizen}|they)...``), is split into parts so that each part can use the measure above.
 """
