@@ -44,6 +44,18 @@ class ScopeChecker:
         return self._compiled("out_of_scope_patterns")
 
     @cached_property
+    def other_requests(self) -> list[re.Pattern]:
+        return self._compiled("other_requests")
+
+    @cached_property
+    def coproduction_terms(self) -> list[re.Pattern]:
+        return self._compiled("coproduction_terms")
+
+    @cached_property
+    def concept(self) -> list[re.Pattern]:
+        return self._compiled("concept_questions")
+
+    @cached_property
     def situation(self) -> list[re.Pattern]:
         return self._compiled("situation_markers")
 
@@ -65,7 +77,11 @@ class ScopeChecker:
         text = normalise(question)
         if self.is_foreign(text):
             return ScopeDecision("other_language", "the question is not in English")
-        domain = next((p.pattern for p in self.domain if p.search(text)), None)
+        if not any(p.search(text) for p in self.coproduction_terms):
+            other = next((p.pattern for p in self.other_requests if p.search(text)), None)
+            if other is not None:
+                return ScopeDecision("out_of_scope", f"a request for something else ({other})")
+        domain = next((p.pattern for p in self.coproduction_terms + self.domain if p.search(text)), None)
         if domain is None:
             off = next((p.pattern for p in self.off_topic if p.search(text)), None)
             if off is not None:
@@ -73,6 +89,8 @@ class ScopeChecker:
             if best_similarity < self.config["min_similarity"] and stated_facts == 0:
                 return ScopeDecision("out_of_scope",
                                      f"no domain term and best passage similarity {best_similarity:.2f}")
+        if stated_facts <= 1 and any(p.search(text) for p in self.concept):
+            return ScopeDecision("general", "a question about the concept or the sources")
         describes = any(p.search(text) for p in self.situation)
         asks_concept = any(p.search(text) for p in self.general)
         if describes or (stated_facts >= 2 and not asks_concept) or (stated_facts >= 3):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from assistant.advisor import Advisor
+
+SCOPE_CASES = yaml.safe_load((Path(__file__).parent / "data" / "scope_cases.yaml").read_text(encoding="utf-8"))["cases"]
 
 IN_SCOPE_FAR_FROM_THE_SOURCES = [
     "Our bin collection crews are stretched; could we get streets to look after their own kerbside sorting?",
@@ -47,3 +52,18 @@ def test_in_scope_even_when_worded_far_from_the_sources(advisor, question):
 def test_out_of_scope(advisor, question):
     answer = advisor.ask(question)
     assert not answer.in_scope and not answer.citations and answer.verdict.coproduction is None
+
+
+def _scope_case(case):
+    marks = [pytest.mark.xfail(strict=True, reason=case["known_miss"])] if case.get("known_miss") else []
+    return pytest.param(case, id=case["id"], marks=marks)
+
+
+@pytest.mark.parametrize("case", [_scope_case(c) for c in SCOPE_CASES])
+def test_general_questions_and_other_requests_are_told_apart_from_situations(advisor, case):
+    answer = advisor.ask(case["question"])
+    scope = [c.detail for c in answer.checks if c.name == "scope"]
+    if case["kind"] == "general":
+        assert answer.in_scope and answer.verdict.coproduction is None, scope
+    else:
+        assert not answer.in_scope and not answer.citations, scope
