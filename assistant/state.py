@@ -134,6 +134,15 @@ class FeedbackStore:
                  (comment or "").strip()[:2000] or None, channel, user, int(in_scope)))
             return int(cursor.lastrowid)
 
+    def add_comment(self, feedback_id: int, comment: str) -> bool:
+        """Attach a comment written after the rating to that rating; False when there is no such rating."""
+        text = (comment or "").strip()[:2000]
+        if not text:
+            return False
+        with self.state.connect(immediate=True) as db:
+            cursor = db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (text, int(feedback_id)))
+            return cursor.rowcount == 1
+
     def all(self) -> list[dict[str, Any]]:
         with self.state.connect() as db:
             db.row_factory = sqlite3.Row

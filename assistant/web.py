@@ -175,28 +175,34 @@ class ChatHandlers:
         return "", [], None, {}, gr.update(visible=False), "", ""
 
     # -- feedback -------------------------------------------------------------------------------
-    def rate(self, records: dict[str, Any] | None, index: Any, rating: int, comment: str | None) -> tuple[str, str]:
-        """Store a rating (and comment) on the answer at chat message ``index``; returns (status, comment box)."""
+    def rate(self, records: dict[str, Any] | None, index: Any, rating: int,
+             comment: str | None) -> tuple[str, Any, Any]:
+        """Store a rating (and comment) on the answer at chat message ``index``.
+
+        Returns (status, comment box, the rating just stored): a comment typed afterwards is added to that rating.
+        """
         records = records or {}
         if isinstance(index, (list, tuple)):
             index = index[0]
         record = records.get(str(index))
         if record is None:
-            return "There is no answer to rate there yet.", gr.skip()
+            return "There is no answer to rate there yet.", gr.skip(), gr.skip()
         comment = (comment or "").strip()
-        self.advisor.feedback.add(question=record["question"], answer=record["answer"], verdict=record["verdict"],
-                                  rating=rating, comment=comment or None, channel="web",
-                                  conversation_id=record["conversation_id"], in_scope=record["in_scope"])
+        feedback_id = self.advisor.feedback.add(
+            question=record["question"], answer=record["answer"], verdict=record["verdict"], rating=rating,
+            comment=comment or None, channel="web", conversation_id=record["conversation_id"],
+            in_scope=record["in_scope"])
         number = sorted(records, key=int).index(str(index)) + 1
         thumb = "helpful" if rating > 0 else "not helpful"
-        note = " with your comment" if comment else ""
-        return f"Thank you: answer {number} marked {thumb}{note}. It helps the maintainers improve the advisor.", ""
+        note = " with your comment" if comment else "; you can still add a comment below"
+        rated = {"id": feedback_id, "number": number}
+        return f"Thank you: answer {number} marked {thumb}{note}. It helps the maintainers improve the advisor.", "", rated
 
     def rate_latest(self, rating: int):
         def handler(records, comment):
             records = records or {}
             if not records:
-                return "Ask a question first; then rate the answer.", gr.skip()
+                return "Ask a question first; then rate the answer.", gr.skip(), gr.skip()
             return self.rate(records, max(records, key=int), rating, comment)
         handler.__name__ = "rate_latest_up" if rating > 0 else "rate_latest_down"
         return handler
@@ -208,8 +214,17 @@ class ChatHandlers:
         elif data.liked is False or data.liked == "Dislike":
             rating = -1
         else:
-            return gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip()
         return self.rate(records, data.index, rating, comment)
+
+    def add_comment(self, rated: dict[str, Any] | None, comment: str | None) -> tuple[str, Any]:
+        """A comment typed after rating: added to this session's latest rating; kept in the box otherwise."""
+        if not (comment or "").strip():
+            return "Type a comment first.", gr.skip()
+        if not rated or not self.advisor.feedback.add_comment(rated["id"], comment):
+            return ("Rate an answer first (Helpful / Not helpful, or the thumbs on the answer); "
+                    "your comment stays here and is saved with the rating."), gr.skip()
+        return f"Thank you: your comment was added to your rating of answer {rated['number']}.", ""
 
 
 def build_app(advisor) -> gr.Blocks:
@@ -238,10 +253,11 @@ def build_app(advisor) -> gr.Blocks:
                 new = gr.Button("New conversation", elem_id="cp-new")
         with gr.Accordion("Feedback on the latest answer", open=True, elem_id="cp-feedback"):
             comment = gr.Textbox(label="Comment (optional, saved with your rating)", elem_id="cp-comment", lines=1,
-                                 max_lines=4, placeholder="What was right or wrong in the answer?")
+                                 max_lines=4, placeholder="What was right or wrong? Type it before or after rating")
             with gr.Row():
                 up = gr.Button("Helpful", elem_id="cp-up")
                 down = gr.Button("Not helpful", elem_id="cp-down")
+                save_comment = gr.Button("Add comment to my rating", elem_id="cp-add-comment")
             status = gr.Markdown(elem_id="cp-feedback-status")
         gr.Examples(EXAMPLES, inputs=[message], label="Example questions (click one, then Send)")
 
@@ -255,9 +271,13 @@ def build_app(advisor) -> gr.Blocks:
         chatbot.example_select(h.send_example, inputs=[records, chatbot, conversation], api_visibility="private",
                                **common)
         new.click(h.new_conversation, outputs=outputs, api_visibility="private", queue=False)
-        chatbot.like(h.on_like, inputs=[records, comment], outputs=[status, comment], api_visibility="private")
-        up.click(h.rate_latest(1), inputs=[records, comment], outputs=[status, comment], api_visibility="private")
-        down.click(h.rate_latest(-1), inputs=[records, comment], outputs=[status, comment], api_visibility="private")
+        rated = gr.State(None)
+        rating_io = dict(inputs=[records, comment], outputs=[status, comment, rated], api_visibility="private")
+        chatbot.like(h.on_like, **rating_io)
+        up.click(h.rate_latest(1), **rating_io)
+        down.click(h.rate_latest(-1), **rating_io)
+        gr.on([save_comment.click, comment.submit], h.add_comment, inputs=[rated, comment], outputs=[status, comment],
+              api_visibility="private")
     demo.queue(default_concurrency_limit=CHAT_CONCURRENCY)
     return demo
 

@@ -23,6 +23,7 @@ import pytest
 from assistant.advisor import AdvisorInputError
 from assistant.config import Settings
 from assistant.models import Answer, Citation, Verdict
+from assistant.state import FeedbackStore, StateStore
 from assistant.web_render import (answer_markdown, condition_line, error_markdown, follow_up_prompt, sources_html,
                                   trace_html, verdict_card)
 
@@ -62,26 +63,13 @@ def make_answer(question: str, cid: str | None = None, unclear: bool = False, in
         trace=TRACE, conversation_id=cid or uuid.uuid4().hex)
 
 
-class FakeFeedback:
-    def __init__(self):
-        self.rows: list[dict] = []
-
-    def add(self, **row) -> int:
-        assert row["rating"] in (-1, 1)
-        self.rows.append(row)
-        return len(self.rows)
-
-    def all(self):
-        return list(self.rows)
-
-
 class FakeAdvisor:
     """The advisor's public surface: settings, stream(), feedback."""
 
-    def __init__(self, **settings):
+    def __init__(self, state_path, **settings):
         self.settings = SimpleNamespace(**({"web_host": "127.0.0.1", "web_port": 7860, "web_username": None,
                                             "web_password": None} | settings))
-        self.feedback = FakeFeedback()
+        self.feedback = FeedbackStore(StateStore(state_path))  # the real SQLite store, in a temp dir
         self.calls: list[tuple[str, str | None]] = []
 
     def stream(self, question, conversation_id=None):
@@ -165,10 +153,10 @@ def test_whole_message_order_and_follow_up():
 
 # -- handlers ------------------------------------------------------------------------------------------
 @pytest.fixture
-def handlers():
+def handlers(tmp_path):
     from assistant.web import ChatHandlers
 
-    return ChatHandlers(FakeAdvisor())
+    return ChatHandlers(FakeAdvisor(tmp_path / "state.sqlite3"))
 
 
 def test_chat_streams_then_renders_and_keeps_the_conversation(handlers):
@@ -207,17 +195,30 @@ def test_input_errors_and_failures_are_chat_messages_not_tracebacks(handlers):
 
 def test_feedback_is_stored_with_question_answer_and_verdict(handlers):
     _, last = run_turn(handlers, "households sort recycling")
-    status, box = handlers.rate_latest(-1)(last[3], "  the mode is wrong ")
+    status, box, _ = handlers.rate_latest(-1)(last[3], "  the mode is wrong ")
     assert "not helpful" in status and "with your comment" in status and box == ""
-    row = handlers.advisor.feedback.rows[-1]
+    row = handlers.advisor.feedback.all()[-1]
     assert row["rating"] == -1 and row["comment"] == "the mode is wrong" and row["channel"] == "web"
     assert row["question"] == "households sort recycling" and row["verdict"]["coproduction"] == "yes"
     like = SimpleNamespace(index=1, liked=True, value=None)
-    status, _ = handlers.on_like(last[3], "", like)
-    assert handlers.advisor.feedback.rows[-1]["rating"] == 1 and "answer 1" in status
-    status, _ = handlers.rate(last[3], 0, 1, "")  # the user's own message: nothing to rate
-    assert "no answer to rate" in status and len(handlers.advisor.feedback.rows) == 2
+    status, _, _ = handlers.on_like(last[3], "", like)
+    assert handlers.advisor.feedback.all()[-1]["rating"] == 1 and "answer 1" in status
+    status, _, _ = handlers.rate(last[3], 0, 1, "")  # the user's own message: nothing to rate
+    assert "no answer to rate" in status and len(handlers.advisor.feedback.all()) == 2
     assert "Ask a question first" in handlers.rate_latest(1)({}, "")[0]
+
+
+def test_a_comment_typed_after_rating_is_added_to_that_rating(handlers):
+    _, last = run_turn(handlers, "households sort recycling")
+    status, box = handlers.add_comment(None, "the mode is wrong")
+    assert "Rate an answer first" in status and box != ""  # gr.skip(): the comment stays in the box
+    status, _, rated = handlers.rate_latest(-1)(last[3], "")
+    assert "you can still add a comment" in status and handlers.advisor.feedback.all()[-1]["comment"] is None
+    status, box = handlers.add_comment(rated, "  the mode is wrong ")
+    assert "added to your rating of answer 1" in status and box == ""
+    rows = handlers.advisor.feedback.all()
+    assert len(rows) == 1 and rows[0]["rating"] == -1 and rows[0]["comment"] == "the mode is wrong"
+    assert "Type a comment first" in handlers.add_comment(rated, "   ")[0]
 
 
 def test_new_conversation_forgets_the_id(handlers):
@@ -225,15 +226,15 @@ def test_new_conversation_forgets_the_id(handlers):
     assert history == [] and cid is None and records == {} and followup["visible"] is False
 
 
-def test_app_names_the_chat_endpoint():
+def test_app_names_the_chat_endpoint(tmp_path):
     from assistant.web import build_app
 
-    demo = build_app(FakeAdvisor())
+    demo = build_app(FakeAdvisor(tmp_path / "state.sqlite3"))
     names = [d.get("api_name") for d in demo.config["dependencies"]]
     assert "chat" in names
 
 
-def test_launch_prints_url_with_auth_from_settings(monkeypatch, capsys):
+def test_launch_prints_url_with_auth_from_settings(monkeypatch, capsys, tmp_path):
     import gradio as gr
     from pydantic import SecretStr
 
@@ -246,10 +247,11 @@ def test_launch_prints_url_with_auth_from_settings(monkeypatch, capsys):
         return None, f"http://{kw['server_name']}:{kw['server_port']}/", None
 
     monkeypatch.setattr(gr.Blocks, "launch", fake_launch)
-    web.launch(FakeAdvisor(web_username="ann", web_password=SecretStr("pw")), port=7999, prevent_thread_lock=True)
+    web.launch(FakeAdvisor(tmp_path / "a.sqlite3", web_username="ann", web_password=SecretStr("pw")), port=7999,
+               prevent_thread_lock=True)
     assert "http://127.0.0.1:7999/" in capsys.readouterr().out
     assert seen["auth"] == ("ann", "pw") and seen["share"] is False and seen["server_name"] == "127.0.0.1"
-    web.launch(FakeAdvisor(), host="0.0.0.0", prevent_thread_lock=True)
+    web.launch(FakeAdvisor(tmp_path / "b.sqlite3"), host="0.0.0.0", prevent_thread_lock=True)
     assert seen["auth"] is None and seen["server_port"] == 7860 and seen["server_name"] == "0.0.0.0"
 
 
@@ -287,7 +289,7 @@ def test_real_advisor_through_the_handlers(web_advisor):
     _, last = run_turn(h, CLEAR_SITUATION)
     content = last[1][-1]["content"]
     assert "Yes, this is co-production" in content and "Why this verdict" in content
-    status, _ = h.rate_latest(1)(last[3], "clear and right")
+    status, _, _ = h.rate_latest(1)(last[3], "clear and right")
     rows = [r for r in web_advisor.feedback.all() if r["comment"] == "clear and right"]
     assert rows and rows[0]["rating"] == 1 and rows[0]["channel"] == "web" and rows[0]["verdict"]["coproduction"] == "yes"
 
@@ -362,7 +364,7 @@ def test_browser_session(served, web_advisor, tmp_path):
             # labelled controls
             for label in ("Your question or situation", "Comment (optional, saved with your rating)"):
                 assert page.get_by_label(label).count() >= 1, label
-            for name in ("Send", "New conversation", "Helpful", "Not helpful"):
+            for name in ("Send", "New conversation", "Helpful", "Not helpful", "Add comment to my rating"):
                 assert page.get_by_role("button", name=name, exact=True).count() == 1, name
 
             # a clear situation, asked by keyboard: verdict card and a source
@@ -379,6 +381,16 @@ def test_browser_session(served, web_advisor, tmp_path):
             rows = [r for r in web_advisor.feedback.all() if r["comment"] == comment]
             assert len(rows) == 1 and rows[0]["rating"] == 1 and rows[0]["channel"] == "web"
             assert rows[0]["verdict"]["coproduction"] == "yes" and rows[0]["question"] == CLEAR_SITUATION
+
+            # a comment typed after rating is added to that rating
+            page.get_by_role("button", name="Not helpful", exact=True).click()
+            page.get_by_text("you can still add a comment").wait_for()
+            later = f"browser test, written after rating {uuid.uuid4().hex[:6]}"
+            page.get_by_label("Comment (optional, saved with your rating)").fill(later)
+            page.get_by_role("button", name="Add comment to my rating", exact=True).click()
+            page.get_by_text("your comment was added").wait_for()
+            rows = [r for r in web_advisor.feedback.all() if r["comment"] == later]
+            assert len(rows) == 1 and rows[0]["rating"] == -1
 
             # a vague situation: unclear, then a one-click reply in the same conversation
             page.get_by_role("button", name="New conversation").click()
