@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -29,39 +28,16 @@ class ScopeDecision:
 class ScopeChecker:
     """Patterns and thresholds from ``knowledge/scope.yaml``."""
 
+    PATTERN_LISTS = ("domain_terms", "out_of_scope_patterns", "other_requests", "coproduction_terms",
+                     "concept_questions", "situation_markers", "general_patterns")
+
     def __init__(self, path: Path):
         self.config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self.patterns = {key: [re.compile(p, re.IGNORECASE) for p in self.config[key]] for key in self.PATTERN_LISTS}
 
-    def _compiled(self, key: str) -> list[re.Pattern]:
-        return [re.compile(p, re.IGNORECASE) for p in self.config[key]]
-
-    @cached_property
-    def domain(self) -> list[re.Pattern]:
-        return self._compiled("domain_terms")
-
-    @cached_property
-    def off_topic(self) -> list[re.Pattern]:
-        return self._compiled("out_of_scope_patterns")
-
-    @cached_property
-    def other_requests(self) -> list[re.Pattern]:
-        return self._compiled("other_requests")
-
-    @cached_property
-    def coproduction_terms(self) -> list[re.Pattern]:
-        return self._compiled("coproduction_terms")
-
-    @cached_property
-    def concept(self) -> list[re.Pattern]:
-        return self._compiled("concept_questions")
-
-    @cached_property
-    def situation(self) -> list[re.Pattern]:
-        return self._compiled("situation_markers")
-
-    @cached_property
-    def general(self) -> list[re.Pattern]:
-        return self._compiled("general_patterns")
+    def _first(self, key: str, text: str) -> str | None:
+        """The first pattern of a list that the text matches, or None."""
+        return next((p.pattern for p in self.patterns[key] if p.search(text)), None)
 
     def reply(self, kind: str) -> str:
         return " ".join(self.config["replies"][kind].split())
@@ -77,22 +53,22 @@ class ScopeChecker:
         text = normalise(question)
         if self.is_foreign(text):
             return ScopeDecision("other_language", "the question is not in English")
-        if not any(p.search(text) for p in self.coproduction_terms):
-            other = next((p.pattern for p in self.other_requests if p.search(text)), None)
+        if self._first("coproduction_terms", text) is None:
+            other = self._first("other_requests", text)
             if other is not None:
                 return ScopeDecision("out_of_scope", f"a request for something else ({other})")
-        domain = next((p.pattern for p in self.coproduction_terms + self.domain if p.search(text)), None)
+        domain = self._first("coproduction_terms", text) or self._first("domain_terms", text)
         if domain is None:
-            off = next((p.pattern for p in self.off_topic if p.search(text)), None)
+            off = self._first("out_of_scope_patterns", text)
             if off is not None:
                 return ScopeDecision("out_of_scope", f"off-topic request ({off})")
             if best_similarity < self.config["min_similarity"] and stated_facts == 0:
                 return ScopeDecision("out_of_scope",
                                      f"no domain term and best passage similarity {best_similarity:.2f}")
-        if stated_facts <= 1 and any(p.search(text) for p in self.concept):
+        if stated_facts <= 1 and self._first("concept_questions", text) is not None:
             return ScopeDecision("general", "a question about the concept or the sources")
-        describes = any(p.search(text) for p in self.situation)
-        asks_concept = any(p.search(text) for p in self.general)
+        describes = self._first("situation_markers", text) is not None
+        asks_concept = self._first("general_patterns", text) is not None
         if describes or (stated_facts >= 2 and not asks_concept) or (stated_facts >= 3):
             return ScopeDecision("situation", f"describes a situation ({stated_facts} facts stated)")
         return ScopeDecision("general", "a question about the concept")
