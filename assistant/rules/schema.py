@@ -7,6 +7,7 @@ when none holds; ``notes`` add considerations). Every problem found is reported 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import string
@@ -334,7 +335,7 @@ class _Loader:
                 continue
             expanded = VOCAB_REF.sub(lambda m: vocabulary[m.group(1)], pattern)
             try:
-                compiled.append(re.compile(expanded, re.IGNORECASE))
+                compiled.append(_compile(expanded))
             except re.error as exc:
                 self.report(path, line, f"invalid pattern {pattern[:50]!r}: {exc}")
         return compiled
@@ -360,6 +361,13 @@ class _Loader:
             self.report(path, line, f"unknown value {value!r} for {key!r} (allowed: {known[key]})")
             return None
         return Leaf(key, value)
+
+
+@functools.lru_cache(maxsize=None)
+def _compile(expanded: str) -> re.Pattern:
+    """Compile a case-insensitive pattern once per process: a rule set loaded again (after an edit, in the
+    tests, by each worker's reload) only compiles the patterns that changed."""
+    return re.compile(expanded, re.IGNORECASE)
 
 
 def _never_fires(rule: Condition | None, earlier: list[Condition | None], domains: dict[str, list]) -> bool:
