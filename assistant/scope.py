@@ -53,11 +53,12 @@ class ScopeChecker:
         text = normalise(question)
         if self.is_foreign(text):
             return ScopeDecision("other_language", "the question is not in English")
-        if self._first("coproduction_terms", text) is None:
+        names_coproduction = self._first("coproduction_terms", text)
+        if names_coproduction is None:
             other = self._first("other_requests", text)
             if other is not None:
                 return ScopeDecision("out_of_scope", f"a request for something else ({other})")
-        domain = self._first("coproduction_terms", text) or self._first("domain_terms", text)
+        domain = names_coproduction or self._first("domain_terms", text)
         if domain is None:
             off = self._first("out_of_scope_patterns", text)
             if off is not None:
