@@ -42,6 +42,14 @@ def built_settings(tmp_path_factory) -> Settings:
     return settings
 
 
+@pytest.fixture(scope="module")
+def advisor(built_settings):
+    """The real advisor over the session index, one per test module."""
+    from assistant.advisor import Advisor
+
+    return Advisor(built_settings)
+
+
 @pytest.fixture(scope="session")
 def retriever(built_settings):
     """A retriever over the session index."""

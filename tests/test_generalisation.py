@@ -3,20 +3,12 @@ before the engine was run on it, answered through the real advisor with the verd
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
-from assistant.advisor import Advisor
+from tests.blind_cases import case_params, load_cases
 
-CASES = yaml.safe_load((Path(__file__).parent / "data" / "generalisation_cases.yaml").read_text(encoding="utf-8"))["cases"]
+CASES = load_cases("generalisation_cases.yaml")
 FIELDS = ("coproduction", "mode", "recommendation")
-
-
-@pytest.fixture(scope="module")
-def advisor(built_settings):
-    return Advisor(built_settings)
 
 
 def test_cases_are_well_formed():
@@ -28,14 +20,7 @@ def test_cases_are_well_formed():
             assert expect.get("mode") is None and expect.get("recommendation") is None, case["id"]
 
 
-def _param(case: dict):
-    """A case the rules still get wrong is kept, marked ``known_miss`` with the reason: a strict xfail."""
-    if case.get("known_miss"):
-        return pytest.param(case, id=case["id"], marks=pytest.mark.xfail(strict=True, reason=case["known_miss"]))
-    return pytest.param(case, id=case["id"])
-
-
-@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_unseen_situation(advisor, case):
     answer = advisor.ask(case["question"])
     verdict = answer.verdict.model_dump()

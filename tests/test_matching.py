@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -13,8 +12,9 @@ from assistant.index.lexical import normalise
 from assistant.rules.matching import (LexicalPattern, TextMatcher, leading_vocabulary, split_vocabulary_patterns,
                                       vocabulary_alternation)
 from assistant.rules.schema import VOCAB_REF
+from tests.blind_cases import load_cases
 
-CASES = yaml.safe_load((Path(__file__).parent / "data" / "generalisation_cases.yaml").read_text(encoding="utf-8"))["cases"]
+CASES = load_cases("generalisation_cases.yaml")
 
 
 def test_leading_vocabulary_is_read_through_lookbehinds():
@@ -58,23 +58,21 @@ def test_patterns_are_split_where_a_vocabulary_can_lead():
     assert [leading_vocabulary(lead) for _, lead in split] == ["citizen", None, None, "citizen", None, None]
 
 
-def test_split_patterns_find_a_match_exactly_where_the_whole_pattern_does():
+def test_split_patterns_find_a_match_exactly_where_the_whole_pattern_does(ruleset):
     """A detector sets its value on its first match, so split parts must match the same texts as the whole."""
-    facts_file = yaml.safe_load((Settings().rules_dir / "facts.yaml").read_text(encoding="utf-8"))
-    vocab_terms = facts_file["vocabulary"]
-    expanded = {}
-    for name, terms in vocab_terms.items():
-        expanded[name] = vocabulary_alternation([VOCAB_REF.sub(lambda m: expanded[m.group(1)], t) for t in terms])
+    def compiled(pattern: str) -> re.Pattern:
+        return re.compile(VOCAB_REF.sub(lambda m: ruleset.vocabulary[m.group(1)], pattern), re.IGNORECASE)
+
+    vocab_terms = yaml.safe_load((Settings().rules_dir / "facts.yaml").read_text(encoding="utf-8"))["vocabulary"]
     texts = [normalise(c["question"]) for c in CASES[::3]]
     checked = 0
-    for fact in facts_file["facts"]:
-        for det in fact.get("detectors", {}).get("lexical", []):
-            for pattern in det["patterns"]:
+    for fact in ruleset.facts.values():
+        for det in fact.detectors.lexical:
+            for pattern in det.patterns:
                 parts = split_vocabulary_patterns([pattern], vocab_terms)
                 if len(parts) == 1:
                     continue
-                whole = re.compile(VOCAB_REF.sub(lambda m: expanded[m.group(1)], pattern), re.IGNORECASE)
-                pieces = [re.compile(VOCAB_REF.sub(lambda m: expanded[m.group(1)], p), re.IGNORECASE) for p, _ in parts]
+                whole, pieces = compiled(pattern), [compiled(part) for part, _ in parts]
                 for text in texts:
                     assert bool(whole.search(text)) == any(p.search(text) for p in pieces), (pattern[:60], text)
                 checked += 1

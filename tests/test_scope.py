@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
-from assistant.advisor import Advisor
-
-SCOPE_CASES = yaml.safe_load((Path(__file__).parent / "data" / "scope_cases.yaml").read_text(encoding="utf-8"))["cases"]
+from tests.blind_cases import case_params, load_cases
 
 IN_SCOPE_FAR_FROM_THE_SOURCES = [
     "Our bin collection crews are stretched; could we get streets to look after their own kerbside sorting?",
@@ -37,11 +32,6 @@ OUT_OF_SCOPE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def advisor(built_settings):
-    return Advisor(built_settings)
-
-
 @pytest.mark.parametrize("question", IN_SCOPE_FAR_FROM_THE_SOURCES)
 def test_in_scope_even_when_worded_far_from_the_sources(advisor, question):
     answer = advisor.ask(question)
@@ -54,12 +44,7 @@ def test_out_of_scope(advisor, question):
     assert not answer.in_scope and not answer.citations and answer.verdict.coproduction is None
 
 
-def _scope_case(case):
-    marks = [pytest.mark.xfail(strict=True, reason=case["known_miss"])] if case.get("known_miss") else []
-    return pytest.param(case, id=case["id"], marks=marks)
-
-
-@pytest.mark.parametrize("case", [_scope_case(c) for c in SCOPE_CASES])
+@pytest.mark.parametrize("case", case_params(load_cases("scope_cases.yaml")))
 def test_general_questions_and_other_requests_are_told_apart_from_situations(advisor, case):
     answer = advisor.ask(case["question"])
     scope = [c.detail for c in answer.checks if c.name == "scope"]

@@ -229,6 +229,7 @@ class RuleSet:
     answers: dict[str, list[str]]
     classification_questions: list[re.Pattern] = field(default_factory=list)  # a closing "does that count?"
     patterns: dict[tuple[str, str], list[LexicalPattern]] = field(default_factory=dict)  # (fact, detector) → compiled
+    vocabulary: dict[str, str] = field(default_factory=dict)  # vocabulary → its expanded alternation
     scanners: dict[str, re.Pattern] = field(default_factory=dict)  # vocabulary → where its terms can start
     claim_patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
 
@@ -534,7 +535,7 @@ def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
     return RuleSet(facts=facts, decisions=decisions, claims=claims, negation=facts_file.negation,
                    answers=dict(facts_file.answers), classification_questions=classification_questions,
                    patterns=patterns, claim_patterns=claim_patterns,
-                   scanners=vocabulary_scanners(vocabulary))
+                   vocabulary=vocabulary, scanners=vocabulary_scanners(vocabulary))
 
 
 def check_rules(rules_dir: Path, sources_dir: Path) -> list[str]:
