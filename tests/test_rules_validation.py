@@ -28,10 +28,6 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def line_of(path: Path, needle: str) -> int:
-    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
-
-
 def problems_of(rules_dir: Path) -> list[str]:
     with pytest.raises(RuleSetError) as info:
         load_ruleset(rules_dir, SETTINGS.sources_dir)
@@ -43,107 +39,58 @@ def test_the_shipped_rule_set_is_valid():
     assert check_rules(SETTINGS.rules_dir, SETTINGS.sources_dir) == []
 
 
-def test_yaml_syntax_error(rules_copy):
-    path = rules_copy / "mode.yaml"
-    edit(path, "decision: mode\n", "decision: mode\nrules: [unclosed\n")
+# A broken edit of one rule file, and the problem it must give: (file, text, replacement, the line the problem
+# names as (a text on it, which of the lines with that text, lines to add) or None for any line, message).
+BROKEN_EDITS = [
+    pytest.param("mode.yaml", "decision: mode\n", "decision: mode\nrules: [unclosed\n", None, "YAML syntax error",
+                 id="yaml syntax error"),
+    pytest.param("value.yaml", "    explanation: The value is consumed personally",
+                 "    explain: The value is consumed personally", ("explain: The value", 0, 0), "schema error",
+                 id="schema error names the line"),
+    pytest.param("mode.yaml", "        - regulatory: true", "        - regulatorish: true", None,
+                 "unknown fact 'regulatorish'", id="unknown fact"),
+    pytest.param("facts.yaml", "yields_to: [citizens_decide, citizens_passive]",
+                 "yields_to: [citizens_decide, citizens_asleep]", ("id: who_semantic", 0, 0), "'citizens_asleep'",
+                 id="semantic detector yielding to an unknown fact"),
+    pytest.param("facts.yaml", "classification_questions:\n  - '", "classification_questions:\n  - '(unclosed",
+                 ("classification_questions:", 0, 1), "invalid pattern",
+                 id="classification question pattern that does not compile"),
+    pytest.param("facts.yaml", "  citizen:\n", "  citizen:\n    - '{own_effort} people'\n",
+                 ("{own_effort} people", 0, 0), "['own_effort']", id="vocabulary using one defined below it"),
+    pytest.param("coproduction.yaml", "        - who_does_work: staff", "        - who_does_work: robots", None,
+                 "unknown value 'robots'", id="unknown enum value"),
+    pytest.param("value.yaml", "  - id: public_value_only", "  - id: private_value_only",
+                 ("- id: private_value_only", 1, 0), "duplicate rule id 'private_value_only'",
+                 id="duplicate rule id"),
+    pytest.param("value.yaml", "conclusion: value_public_named", "conclusion: value_private_named", None,
+                 "conclusion 'value_private_named' defined twice", id="conclusion defined twice"),
+    pytest.param("coproduction.yaml", "quote: co-production is a reciprocal process",
+                 "quote: co-production is a transactional process",
+                 ("quote: co-production is a transactional process", 0, -2), "quote not verbatim",
+                 id="quote not verbatim"),
+    pytest.param("claims.yaml", "locator: why-do-people-co-produce.p1", "locator: why-do-people-co-produce.p9",
+                 None, "unknown source passage", id="unknown source passage"),
+    pytest.param("value.yaml", "        - value_private: true\n        - value_public: false",
+                 "        - value_private: true\n        - value_private: false", ("- id: private_value_only", 0, 0),
+                 "can never fire", id="contradictory rule never fires"),
+    pytest.param("mode.yaml", "        - substitution: true\n    then: {conclusion: optional_substitute",
+                 "        - regulatory: true\n    then: {conclusion: optional_substitute",
+                 ("- id: substitutes_for_staff", 0, 0), "can never fire",
+                 id="rule pre-empted by an earlier rule never fires"),
+]
+
+
+@pytest.mark.parametrize("file_name, old, new, named_line, message", BROKEN_EDITS)
+def test_a_broken_rule_file_is_reported_with_file_and_line(rules_copy, file_name, old, new, named_line, message):
+    path = rules_copy / file_name
+    edit(path, old, new)
     problems = problems_of(rules_copy)
-    assert any(p.startswith(f"{path}:") and "YAML syntax error" in p for p in problems)
-
-
-def test_schema_error_names_the_line(rules_copy):
-    path = rules_copy / "value.yaml"
-    edit(path, "    explanation: The value is consumed personally", "    explain: The value is consumed personally")
-    problems = problems_of(rules_copy)
-    line = line_of(path, "explain: The value")
-    assert any(p.startswith(f"{path}:{line}:") and "schema error" in p for p in problems), problems
-
-
-def test_unknown_fact(rules_copy):
-    path = rules_copy / "mode.yaml"
-    edit(path, "        - regulatory: true", "        - regulatorish: true")
-    problems = problems_of(rules_copy)
-    assert any(p.startswith(f"{path}:") and "unknown fact 'regulatorish'" in p for p in problems), problems
-
-
-def test_semantic_detector_yielding_to_an_unknown_fact(rules_copy):
-    path = rules_copy / "facts.yaml"
-    edit(path, "yields_to: [citizens_decide, citizens_passive]", "yields_to: [citizens_decide, citizens_asleep]")
-    problems = problems_of(rules_copy)
-    line = line_of(path, "id: who_semantic")
-    assert any(p.startswith(f"{path}:{line}:") and "'citizens_asleep'" in p for p in problems), problems
-
-
-def test_classification_question_pattern_that_does_not_compile(rules_copy):
-    path = rules_copy / "facts.yaml"
-    edit(path, "classification_questions:\n  - '", "classification_questions:\n  - '(unclosed")
-    problems = problems_of(rules_copy)
-    line = line_of(path, "classification_questions:") + 1
-    assert any(p.startswith(f"{path}:{line}:") and "invalid pattern" in p for p in problems), problems
-
-
-def test_vocabulary_using_one_defined_below_it(rules_copy):
-    path = rules_copy / "facts.yaml"
-    edit(path, "  citizen:\n", "  citizen:\n    - '{own_effort} people'\n")
-    problems = problems_of(rules_copy)
-    line = line_of(path, "{own_effort} people")
-    assert any(p.startswith(f"{path}:{line}:") and "['own_effort']" in p for p in problems), problems
-
-
-def test_unknown_enum_value(rules_copy):
-    path = rules_copy / "coproduction.yaml"
-    edit(path, "        - who_does_work: staff", "        - who_does_work: robots")
-    problems = problems_of(rules_copy)
-    assert any(p.startswith(f"{path}:") and "unknown value 'robots'" in p for p in problems), problems
-
-
-def test_duplicate_rule_id(rules_copy):
-    path = rules_copy / "value.yaml"
-    edit(path, "  - id: public_value_only", "  - id: private_value_only")
-    problems = problems_of(rules_copy)
-    lines = [i for i, text in enumerate(path.read_text().splitlines(), 1) if "- id: private_value_only" in text]
-    assert any(p.startswith(f"{path}:{lines[1]}:") and "duplicate rule id 'private_value_only'" in p
-               for p in problems), problems
-
-
-def test_conclusion_defined_twice(rules_copy):
-    path = rules_copy / "value.yaml"
-    edit(path, "conclusion: value_public_named", "conclusion: value_private_named")
-    problems = problems_of(rules_copy)
-    assert any(p.startswith(f"{path}:") and "conclusion 'value_private_named' defined twice" in p
-               for p in problems), problems
-
-
-def test_quote_not_verbatim(rules_copy):
-    path = rules_copy / "coproduction.yaml"
-    edit(path, "quote: co-production is a reciprocal process", "quote: co-production is a transactional process")
-    problems = problems_of(rules_copy)
-    line = line_of(path, "quote: co-production is a transactional process")
-    assert any(p.startswith(f"{path}:{line - 2}:") and "quote not verbatim" in p for p in problems), problems
-
-
-def test_unknown_source_passage(rules_copy):
-    path = rules_copy / "claims.yaml"
-    edit(path, "locator: why-do-people-co-produce.p1", "locator: why-do-people-co-produce.p9")
-    problems = problems_of(rules_copy)
-    assert any(p.startswith(f"{path}:") and "unknown source passage" in p for p in problems), problems
-
-
-def test_contradictory_rule_never_fires(rules_copy):
-    path = rules_copy / "value.yaml"
-    edit(path, "        - value_private: true\n        - value_public: false",
-         "        - value_private: true\n        - value_private: false")
-    problems = problems_of(rules_copy)
-    line = line_of(path, "- id: private_value_only")
-    assert any(p.startswith(f"{path}:{line}:") and "can never fire" in p for p in problems), problems
-
-
-def test_rule_pre_empted_by_an_earlier_rule_never_fires(rules_copy):
-    path = rules_copy / "mode.yaml"
-    edit(path, "        - substitution: true\n    then: {conclusion: optional_substitute",
-         "        - regulatory: true\n    then: {conclusion: optional_substitute")
-    problems = problems_of(rules_copy)
-    line = line_of(path, "- id: substitutes_for_staff")
-    assert any(p.startswith(f"{path}:{line}:") and "can never fire" in p for p in problems), problems
+    where = f"{path}:"
+    if named_line is not None:
+        needle, nth, offset = named_line
+        lines = [i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in text]
+        where = f"{path}:{lines[nth] + offset}:"
+    assert any(p.startswith(where) and message in p for p in problems), problems
 
 
 def test_check_exits_non_zero_and_names_the_file(rules_copy):
