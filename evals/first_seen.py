@@ -14,6 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from assistant.evaluation.dataset import Case
+from assistant.evaluation.scoring import FIELD_METRIC, applicable, verdict_of
+
 FIELDS = ("coproduction", "mode", "recommendation")
 
 
@@ -22,10 +25,12 @@ def score(advisor, cases: list[dict]) -> dict[str, tuple[int, int]]:
     tally = {f: [0, 0] for f in FIELDS}
     for case in cases:
         answer = advisor.ask(case["question"])
-        got, expect = answer.verdict.model_dump(), case["expect"]
+        got, expect = verdict_of(answer), case["expect"]
+        scored = applicable(Case(id=case["id"], question=case["question"],
+                                 expect={**expect, "in_scope": True, "cite_contains": []}))
         missed = []
         for f in FIELDS:
-            if f != "coproduction" and expect.get(f) is None:
+            if FIELD_METRIC[f] not in scored:
                 continue
             tally[f][1] += 1
             if got[f] == expect.get(f):
