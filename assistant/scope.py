@@ -66,7 +66,7 @@ class ScopeChecker:
             if best_similarity < self.config["min_similarity"] and stated_facts == 0:
                 return ScopeDecision("out_of_scope",
                                      f"no domain term and best passage similarity {best_similarity:.2f}")
-        if stated_facts <= 1 and self._first("concept_questions", text) is not None:
+        if stated_facts <= self.config["concept_question_max_facts"] and self._first("concept_questions", text) is not None:
             return ScopeDecision("general", "a question about the concept or the sources")
         describes = self._first("situation_markers", text) is not None
         asks_concept = self._first("general_patterns", text) is not None
