@@ -49,7 +49,7 @@ bench: index              ## speed and retrieval figures -> evals/reports/bench.
 
 eval: index               ## the full evaluation suite -> evals/reports/eval.{json,md,html}
 	$(BIN)/coprod eval --dataset evals/datasets/tuning.jsonl --dataset evals/datasets/heldout.jsonl \
-	  --dataset evals/datasets/heldout2.jsonl \
+	  --dataset evals/datasets/heldout2.jsonl --dataset evals/datasets/heldout3.jsonl \
 	  --out evals/reports/eval.json --md evals/reports/eval.md --html evals/reports/eval.html
 
 clean:
