@@ -328,6 +328,12 @@ def _ask(page, text: str) -> float:
     return first
 
 
+def _new_conversation(page) -> None:
+    """Start a new conversation and wait until the chat is empty, so the next card count starts from zero."""
+    page.get_by_role("button", name="New conversation").click()
+    page.wait_for_function("document.querySelectorAll('#cp-chat [data-testid=\"bot\"]').length === 0")
+
+
 def _load(browser_context, url: str):
     page = browser_context.new_page()
     page.set_default_timeout(90_000)  # CI machines are slow and shared: generous waits, same assertions
@@ -393,8 +399,7 @@ def test_browser_session(served, web_advisor, tmp_path):
             assert len(rows) == 1 and rows[0]["rating"] == -1
 
             # a vague situation: unclear, then a one-click reply in the same conversation
-            page.get_by_role("button", name="New conversation").click()
-            page.wait_for_function("document.querySelectorAll('#cp-chat [data-testid=\"bot\"]').length === 0")
+            _new_conversation(page)
             _ask(page, VAGUE_SITUATION)
             last = page.locator('#cp-chat [data-testid="bot"]').last
             assert "Can't tell yet" in last.inner_text()
@@ -426,7 +431,7 @@ def test_browser_session(served, web_advisor, tmp_path):
                              "Our council held a citizens' panel to decide the parks budget. Is that co-production?",
                              "Paid contractors collect the bins for the council. Is that co-production?",
                              "What is co-production?", CLEAR_SITUATION]:
-                page.get_by_role("button", name="New conversation").click()
+                _new_conversation(page)  # else the old cards may still be counted and the wait never ends
                 firsts.append(_ask(page, question))
         finally:
             context.close()
