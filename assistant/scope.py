@@ -66,13 +66,13 @@ class ScopeChecker:
             if best_similarity < self.config["min_similarity"] and stated_facts == 0:
                 return ScopeDecision("out_of_scope",
                                      f"no domain term and best passage similarity {best_similarity:.2f}")
-        asks_about_concept = self._first("concept_questions", text) is not None
-        if asks_about_concept and stated_facts <= self.config["concept_question_max_facts"]:
+        concept_question = self._first("concept_questions", text) is not None
+        if concept_question and stated_facts <= self.config["concept_question_max_facts"]:
             return ScopeDecision("general", "a question about the concept or the sources")
         if names_coproduction and stated_facts == 0 and self._first("own_case_markers", text) is None:
             return ScopeDecision("general", "names co-production but no situation or case of the asker's")
         describes = self._first("situation_markers", text) is not None
-        asks_concept = self._first("general_patterns", text) is not None
-        if describes or (stated_facts >= 2 and not asks_concept) or (stated_facts >= 3):
+        general_wording = self._first("general_patterns", text) is not None
+        if describes or (stated_facts >= 2 and not general_wording) or (stated_facts >= 3):
             return ScopeDecision("situation", f"describes a situation ({stated_facts} facts stated)")
         return ScopeDecision("general", "a question about the concept")

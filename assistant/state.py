@@ -115,6 +115,14 @@ class ConversationStore:
         return [(q, json.loads(a)) for q, a in rows]
 
 
+COMMENT_MAX_CHARS = 2000
+
+
+def _comment_text(comment: str | None) -> str:
+    """A feedback comment as stored: trimmed and cut to ``COMMENT_MAX_CHARS`` ("" when there is none)."""
+    return (comment or "").strip()[:COMMENT_MAX_CHARS]
+
+
 class FeedbackStore:
     """Thumbs up/down (and a comment) on answers, exportable as evaluation cases."""
 
@@ -131,12 +139,12 @@ class FeedbackStore:
                 "INSERT INTO feedback (created, conversation_id, question, answer, verdict, rating, comment, channel, "
                 "user, in_scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), conversation_id, question, answer, json.dumps(verdict), rating,
-                 (comment or "").strip()[:2000] or None, channel, user, int(in_scope)))
+                 _comment_text(comment) or None, channel, user, int(in_scope)))
             return int(cursor.lastrowid)
 
     def add_comment(self, feedback_id: int, comment: str) -> bool:
         """Attach a comment written after the rating to that rating; False when there is no such rating."""
-        text = (comment or "").strip()[:2000]
+        text = _comment_text(comment)
         if not text:
             return False
         with self.state.connect(immediate=True) as db:
