@@ -59,7 +59,7 @@ class Advisor:
         s = self.settings
         self.embeddings = embeddings_for(s)
         self.retriever = open_retriever(s)
-        self.ruleset = load_ruleset(s.rules_dir, s.sources_dir)
+        self.ruleset = load_ruleset(s.rules_dir, s.sources_dir, s.cache_dir)
         self.extractor = FactExtractor(self.ruleset, self.embeddings)
         self.scope = ScopeChecker(s.knowledge_dir / "scope.yaml")
         self.composer = Composer(s.prompts_dir)

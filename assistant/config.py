@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         return self.data_dir / "index"
 
     @property
+    def cache_dir(self) -> Path:
+        """Derived data kept between runs (embeddings of fixed texts, compiled rule patterns); safe to delete."""
+        return self.data_dir / "cache"
+
+    @property
     def state_db(self) -> Path:
         """SQLite file for conversations, feedback and webhook de-duplication."""
         return self.data_dir / "state.sqlite3"

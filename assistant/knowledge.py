@@ -31,7 +31,7 @@ def as_indexed(document: Document) -> IndexedDocument:
 
 def rule_documents(settings: Settings) -> list[IndexedDocument]:
     """The curated rule set as documents (validated first: a broken rule stops the build)."""
-    ruleset = load_ruleset(settings.rules_dir, settings.sources_dir)
+    ruleset = load_ruleset(settings.rules_dir, settings.sources_dir, settings.cache_dir)
     indexed = []
     for name, chunks in ruleset_chunks(ruleset).items():
         kind = "fact" if name.endswith("/facts") else "rule"

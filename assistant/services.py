@@ -15,7 +15,7 @@ from assistant.knowledge import indexed_documents, source_documents
 def embeddings_for(settings: Settings):
     """The process's embeddings for these settings; fixed texts are cached under the data dir."""
     embeddings = shared_embeddings(str(settings.embedding_model_path) if settings.embedding_model_path else None)
-    embeddings.cache_dir = settings.data_dir / "cache"
+    embeddings.cache_dir = settings.cache_dir
     return embeddings
 
 

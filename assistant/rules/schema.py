@@ -7,7 +7,6 @@ when none holds; ``notes`` add considerations). Every problem found is reported 
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 import string
@@ -24,6 +23,7 @@ from assistant.corpus.documents import DocumentError, load_knowledge_sources
 from assistant.models import Verdict
 from assistant.rules.matching import (LexicalPattern, leading_vocabulary, split_vocabulary_patterns, vocabulary_alternation,
                                       vocabulary_scanners)
+from assistant.rules.pattern_cache import PatternCache
 
 FactValue = bool | str
 OPERATORS = ("all", "any", "not")
@@ -284,9 +284,10 @@ class _Lines:
 class _Loader:
     """Collects every problem while building the rule set."""
 
-    def __init__(self, rules_dir: Path, sources_dir: Path):
+    def __init__(self, rules_dir: Path, sources_dir: Path, patterns: PatternCache):
         self.rules_dir = rules_dir
         self.sources_dir = sources_dir
+        self.patterns = patterns
         self.problems: list[str] = []
         self.chunks: dict[str, str] | None = None
 
@@ -336,7 +337,7 @@ class _Loader:
                 continue
             expanded = VOCAB_REF.sub(lambda m: vocabulary[m.group(1)], pattern)
             try:
-                compiled.append(_compile(expanded))
+                compiled.append(self.patterns.compile(expanded))
             except re.error as exc:
                 self.report(path, line, f"invalid pattern {pattern[:50]!r}: {exc}")
         return compiled
@@ -364,13 +365,6 @@ class _Loader:
         return Leaf(key, value)
 
 
-@functools.lru_cache(maxsize=None)
-def _compile(expanded: str) -> re.Pattern:
-    """Compile a case-insensitive pattern once per process: a rule set loaded again (after an edit, in the
-    tests, by each worker's reload) only compiles the patterns that changed."""
-    return re.compile(expanded, re.IGNORECASE)
-
-
 def _never_fires(rule: Condition | None, earlier: list[Condition | None], domains: dict[str, list]) -> bool:
     """True when no assignment makes the condition true while every earlier rule is not true.
 
@@ -389,9 +383,14 @@ def _never_fires(rule: Condition | None, earlier: list[Condition | None], domain
     return True
 
 
-def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
-    """Read and validate the rule set; raise ``RuleSetError`` listing every problem found."""
-    loader = _Loader(Path(rules_dir), Path(sources_dir))
+def load_ruleset(rules_dir: Path, sources_dir: Path, cache_dir: Path | None = None) -> RuleSet:
+    """Read and validate the rule set; raise ``RuleSetError`` listing every problem found.
+
+    ``cache_dir`` keeps the compiled patterns between processes (see ``pattern_cache``); without it they are
+    compiled once per process.
+    """
+    pattern_cache = PatternCache(cache_dir)
+    loader = _Loader(Path(rules_dir), Path(sources_dir), pattern_cache)
     facts_path = loader.rules_dir / FACTS_FILE
     if not facts_path.is_file():
         raise RuleSetError([f"{facts_path}:1: missing facts file"])
@@ -532,6 +531,7 @@ def load_ruleset(rules_dir: Path, sources_dir: Path) -> RuleSet:
 
     if loader.problems:
         raise RuleSetError(loader.problems)
+    pattern_cache.save()
     return RuleSet(facts=facts, decisions=decisions, claims=claims, negation=facts_file.negation,
                    answers=dict(facts_file.answers), classification_questions=classification_questions,
                    patterns=patterns, claim_patterns=claim_patterns,
