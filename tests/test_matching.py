@@ -34,12 +34,17 @@ def test_the_grouped_alternation_matches_what_the_plain_one_does():
 
 @pytest.mark.parametrize("chunk", range(4))
 def test_every_pattern_matches_as_a_plain_scan_would(ruleset, chunk):
+    """Neither the vocabulary anchors nor the required-string pre-check may change what a pattern finds."""
     texts = [normalise(c["question"]) for c in CASES[chunk::4][:40]]
+    texts += ["Les résidents trient leurs déchets; the residents don't lodge anything at all.",
+              "ENFORCEMENT: Residents WILL SORT their recycling unless the inspector visits."]
     anchored = [p for patterns in ruleset.patterns.values() for p in patterns if p.lead]
     assert len(anchored) > 20  # the measure matters: many patterns start with a vocabulary
+    prechecked = [p for patterns in ruleset.patterns.values() for p in patterns if p.needs and not p.lead]
+    assert len(prechecked) > 200  # and most of the others name a string every match contains
     for text in texts:
         matcher = TextMatcher(text, ruleset.scanners)
-        for pattern in anchored:
+        for pattern in anchored + prechecked:
             expected = [m.span() for m in pattern.regex.finditer(text)]
             assert [m.span() for m in matcher.finditer(pattern)] == expected, (pattern.regex.pattern[:80], text)
         plain = LexicalPattern(anchored[0].regex)

@@ -48,7 +48,7 @@ def test_stored_code_the_engine_refuses_falls_back_to_a_fresh_compile(tmp_path):
     import zlib
 
     cache = PatternCache(tmp_path)
-    refused = {PATTERNS[1]: (int(re.IGNORECASE), [999, 1, 2], 1, {}, (None, None))}
+    refused = {PATTERNS[1]: ((int(re.IGNORECASE), [999, 1, 2], 1, {}, (None, None)), ())}
     cache.path.write_bytes(zlib.compress(marshal.dumps(refused)))
     cache = PatternCache(tmp_path)
     assert _behaviour(cache.compile(PATTERNS[1])) == _behaviour(re.compile(PATTERNS[1], re.IGNORECASE))
@@ -67,6 +67,25 @@ def test_only_the_patterns_still_in_use_are_kept(tmp_path):
     third.compile(PATTERNS[0])
     third.compile(PATTERNS[1])
     assert third.compiled_fresh == 1  # PATTERNS[1] left the file when the second load did not use it
+
+
+@pytest.mark.parametrize("pattern, needs", [
+    (r"\benforc\w*", ("enforc",)),
+    (r"(?<!nobody )\bunless (?:the )?{x}", ("residents", "unless ")),
+    (r"(?:ab|cd)xyz(?:optional)?", ("xyz",)),
+    (r"\bvolunteers? (?:drive|run) (?:patients )+home", ("patients ", "volunteer")),
+    (r"No[- ]one", ("one",)),
+    (r"[ab]+|cd", ()),
+])
+def test_the_strings_every_match_contains(tmp_path, pattern, needs):
+    pattern = pattern.replace("{x}", "residents")
+    for cache in (PatternCache(tmp_path), PatternCache(None)):
+        assert cache.needs(cache.compile(pattern)) == needs
+    cache = PatternCache(tmp_path)
+    cache.compile(pattern)
+    cache.save()
+    warm = PatternCache(tmp_path)
+    assert warm.needs(warm.compile(pattern)) == needs  # kept in the cache file with the code
 
 
 def test_an_invalid_pattern_still_raises_re_error(tmp_path):

@@ -88,10 +88,12 @@ def leading_vocabulary(pattern: str) -> str | None:
 
 @dataclass(frozen=True)
 class LexicalPattern:
-    """A compiled pattern and the vocabulary it starts with (None: scan the whole text)."""
+    """A compiled pattern, the vocabulary it starts with (None: scan the whole text) and strings every match
+    contains (lower case; a text without one of them cannot match)."""
 
     regex: re.Pattern
     lead: str | None = None
+    needs: tuple[str, ...] = ()
 
 
 class TextMatcher:
@@ -100,6 +102,8 @@ class TextMatcher:
     def __init__(self, text: str, scanners: dict[str, re.Pattern]):
         self.text, self.scanners = text, scanners
         self._starts: dict[str, list[int]] = {}
+        # lower() folds ASCII exactly as the patterns' IGNORECASE does; other scripts are left to the regex
+        self._folded = text.lower() if text.isascii() else None
 
     def starts(self, vocabulary: str) -> list[int]:
         if vocabulary not in self._starts:
@@ -108,6 +112,8 @@ class TextMatcher:
 
     def finditer(self, pattern: LexicalPattern) -> Iterator[re.Match]:
         """The same matches as ``pattern.regex.finditer(text)``, in the same order."""
+        if self._folded is not None and any(need not in self._folded for need in pattern.needs):
+            return
         if pattern.lead is None:
             yield from pattern.regex.finditer(self.text)
             return

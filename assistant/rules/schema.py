@@ -439,8 +439,9 @@ def load_ruleset(rules_dir: Path, sources_dir: Path, cache_dir: Path | None = No
             det_line = flines("facts", i, "detectors", "lexical", j)
             sources = split_vocabulary_patterns(det.patterns, facts_file.vocabulary)
             compiled = loader.compile_patterns(facts_path, det_line, [regex for regex, _ in sources], vocabulary)
-            patterns[(fact.id, det.id)] = [LexicalPattern(regex, leading_vocabulary(lead))
-                                           for regex, (_, lead) in zip(compiled, sources)]
+            patterns[(fact.id, det.id)] = [
+                LexicalPattern(regex, leading_vocabulary(lead), pattern_cache.needs(regex))
+                for regex, (_, lead) in zip(compiled, sources)]
     for i, fact in enumerate(facts_file.facts):
         semantic = fact.detectors.semantic
         for other in semantic.yields_to if semantic else []:
