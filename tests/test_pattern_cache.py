@@ -2,6 +2,7 @@
 cache file only costs a fresh compile."""
 
 import re
+from array import array
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_stored_code_the_engine_refuses_falls_back_to_a_fresh_compile(tmp_path):
     import zlib
 
     cache = PatternCache(tmp_path)
-    refused = {PATTERNS[1]: ((int(re.IGNORECASE), [999, 1, 2], 1, {}, (None, None)), ())}
+    refused = {PATTERNS[1]: ((int(re.IGNORECASE), array("I", [999, 1, 2]).tobytes(), 1, {}, (None, None)), ())}
     cache.path.write_bytes(zlib.compress(marshal.dumps(refused)))
     cache = PatternCache(tmp_path)
     assert _behaviour(cache.compile(PATTERNS[1])) == _behaviour(re.compile(PATTERNS[1], re.IGNORECASE))

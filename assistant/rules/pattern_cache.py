@@ -25,6 +25,7 @@ import os
 import re
 import sys
 import zlib
+from array import array
 from pathlib import Path
 
 try:  # CPython's regex engine and its parser: the cache is used only where they are as expected
@@ -32,9 +33,11 @@ try:  # CPython's regex engine and its parser: the cache is used only where they
     from re import _compiler, _constants, _parser
 except ImportError:  # pragma: no cover - another Python implementation
     _sre = None
+CODE_TYPE = next((t for t in "IL" if _sre is not None and array(t).itemsize == _sre.CODESIZE), None)
 
-FLAGS = re.IGNORECASE
-Entry = tuple  # (flags, code, groups, groupindex, indexgroup): the arguments of ``_sre.compile`` after the pattern
+FLAGS = re.IGNORECASE.value  # a plain int: the parser tests flags at every node, and enum arithmetic is slow
+Entry = tuple  # (flags, code, groups, groupindex, indexgroup): the arguments of ``_sre.compile`` after the pattern,
+# with the code packed as bytes (millions of small ints kept as lists would slow every garbage collection)
 MIN_LITERAL = 3  # shorter required strings filter too little to be worth a check
 
 
@@ -54,7 +57,7 @@ class PatternCache:
     """
 
     def __init__(self, directory: Path | None):
-        usable = directory is not None and _sre is not None and hasattr(_compiler, "_code")
+        usable = directory is not None and CODE_TYPE is not None and hasattr(_compiler, "_code")
         self.path = Path(directory) / f"patterns-{engine_key()}.marshal.z" if usable else None
         self._stored: dict[str, tuple[Entry, tuple[str, ...]]] = self._read()
         self._used: dict[str, tuple[Entry, tuple[str, ...]]] = {}
@@ -76,13 +79,13 @@ class PatternCache:
         if stored is not None:
             try:
                 entry, needs = stored
-                pattern = _sre.compile(expanded, *entry)
+                pattern = _engine_compile(expanded, entry)
                 self._used[expanded] = (entry, tuple(str(n) for n in needs))
                 self._needs[expanded] = self._used[expanded][1]
                 return pattern
             except (TypeError, ValueError, RuntimeError, OverflowError):
                 pass  # refused by the engine: compile it afresh below
-        if _sre is None or not hasattr(_compiler, "_code"):  # pragma: no cover - another Python implementation
+        if CODE_TYPE is None or not hasattr(_compiler, "_code"):  # pragma: no cover - another Python implementation
             return re.compile(expanded, FLAGS)
         entry, pattern, needs = _compiled_form(expanded)
         self._needs[expanded] = needs
@@ -113,7 +116,7 @@ def _compiled_form(expanded: str) -> tuple[Entry, re.Pattern, tuple[str, ...]]:
     """What ``re.compile`` does, keeping the engine code it makes and the strings every match contains; once
     per process, so a rule set loaded again (after an edit, in the tests) only compiles what changed."""
     parsed = _parser.parse(expanded, FLAGS)
-    code = [int(op) for op in _compiler._code(parsed, FLAGS)]
+    code = array(CODE_TYPE, _compiler._code(parsed, FLAGS)).tobytes()
     indexgroup: list[str | None] = [None] * parsed.state.groups
     for name, index in parsed.state.groupdict.items():
         indexgroup[index] = name
@@ -121,7 +124,12 @@ def _compiled_form(expanded: str) -> tuple[Entry, re.Pattern, tuple[str, ...]]:
              dict(parsed.state.groupdict), tuple(indexgroup))
     runs = {run for run in _required_runs(parsed) if len(run) >= MIN_LITERAL}
     needs = tuple(sorted(runs, key=lambda run: (-len(run), run))[:2])  # the two longest, in a fixed order
-    return entry, _sre.compile(expanded, *entry), needs
+    return entry, _engine_compile(expanded, entry), needs
+
+
+def _engine_compile(expanded: str, entry: Entry) -> re.Pattern:
+    flags, code, groups, groupindex, indexgroup = entry
+    return _sre.compile(expanded, flags, array(CODE_TYPE, code).tolist(), groups, groupindex, indexgroup)
 
 
 def _required_runs(items) -> list[str]:
