@@ -34,6 +34,7 @@ try:  # CPython's regex engine and its parser: the cache is used only where they
 except ImportError:  # pragma: no cover - another Python implementation
     _sre = None
 CODE_TYPE = next((t for t in "IL" if _sre is not None and array(t).itemsize == _sre.CODESIZE), None)
+ENGINE_USABLE = CODE_TYPE is not None and hasattr(_compiler, "_code")  # else plain re.compile, nothing cached
 
 FLAGS = re.IGNORECASE.value  # a plain int: the parser tests flags at every node, and enum arithmetic is slow
 Entry = tuple  # (flags, code, groups, groupindex, indexgroup): the arguments of ``_sre.compile`` after the pattern,
@@ -57,7 +58,7 @@ class PatternCache:
     """
 
     def __init__(self, directory: Path | None):
-        usable = directory is not None and CODE_TYPE is not None and hasattr(_compiler, "_code")
+        usable = directory is not None and ENGINE_USABLE
         self.path = Path(directory) / f"patterns-{engine_key()}.marshal.z" if usable else None
         self._stored: dict[str, tuple[Entry, tuple[str, ...]]] = self._read()
         self._used: dict[str, tuple[Entry, tuple[str, ...]]] = {}
@@ -85,7 +86,7 @@ class PatternCache:
                 return pattern
             except (TypeError, ValueError, RuntimeError, OverflowError):
                 pass  # refused by the engine: compile it afresh below
-        if CODE_TYPE is None or not hasattr(_compiler, "_code"):  # pragma: no cover - another Python implementation
+        if not ENGINE_USABLE:  # pragma: no cover - another Python implementation
             return re.compile(expanded, FLAGS)
         entry, pattern, needs = _compiled_form(expanded)
         self._needs[expanded] = needs
