@@ -31,6 +31,7 @@ def test_rule_case(ruleset, case):
     assert deciding == expected["fired"]
     notes = {e.rule for e in decision.trace if e.fired and e.kind == "note"}
     assert set(expected.get("notes", [])) <= notes
+    assert not set(expected.get("not_notes", [])) & notes
     if "follow_up" in expected:
         asked = [q.fact for q in decision.follow_up]
         assert asked == ([expected["follow_up"]] if expected["follow_up"] else [])
