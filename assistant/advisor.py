@@ -124,11 +124,17 @@ class Advisor:
                                 **reasons_from_decision(decision))
             turn.pending = decision.follow_up[0].fact if decision.follow_up else None
         else:
-            sources = self.retriever.search(turn.question, kinds=["source"],
-                                            query_vector=self.embeddings.query_vector(turn.question))
+            topics = self.ruleset.topics_for(turn.question)
+            anchors: dict[str, list[str]] = {}
+            for topic in topics:
+                anchors.setdefault(topic.source.chunk_id, []).append(topic.source.quote)
+            found = self.retriever.search(turn.question, kinds=["source"],
+                                          query_vector=self.embeddings.query_vector(turn.question))
+            sources = self.retriever.hits_for(list(anchors)) + [h for h in found if h.id not in anchors]
             rules = [h for h in turn.hits if h.kind == "rule"]
             turn.hits = sources + [h for h in rules if h.id not in {s.id for s in sources}]
-            data = ComposeInput(question=turn.question, kind="general", verdict=verdict, passages=turn.hits)
+            data = ComposeInput(question=turn.question, kind="general", verdict=verdict, passages=turn.hits,
+                                anchors=anchors)
         data.reading = self._further_reading(turn.question, data)
         context = self._context(turn, verdict)
         text, cited = self.composer.compose(data)

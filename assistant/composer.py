@@ -44,6 +44,7 @@ class ComposeInput:
     definition_notes: list[Reason] = field(default_factory=list)
     follow_up: list[str] = field(default_factory=list)
     passages: list[SearchHit] = field(default_factory=list)
+    anchors: dict[str, list[str]] = field(default_factory=dict)  # passage id → quotes its answer must include
     reading: list[BibEntry] = field(default_factory=list)
 
 
@@ -110,12 +111,15 @@ class Composer:
 
     # -- general questions ----------------------------------------------------------------------
     def _general(self, data: ComposeInput, marks: Markers) -> list[str]:
-        """Quote the best sentences of the best passages verbatim (more from the best one)."""
+        """Quote the best sentences of the best passages verbatim (more from the best one).
+
+        A passage the rule set's topics chose for this question always shows the sentences of its quotes.
+        """
         t = self.templates["sections"]
         lines, sources = [], [h for h in data.passages if h.kind == "source"]
         for rank, hit in enumerate(sources[:GENERAL_PASSAGES]):
             sentences = best_sentences(data.question, hit.text, TOP_SENTENCES if rank == 0 else 1,
-                                       min_overlap=1 if rank == 0 else 2)
+                                       min_overlap=1 if rank == 0 else 2, anchors=data.anchors.get(hit.id, []))
             if sentences:
                 lines.append(f"> {' '.join(sentences)} {marks([hit.id])}")
         rules = []
@@ -132,17 +136,24 @@ class Composer:
         return [t["general_intro"]] + lines
 
 
-def best_sentences(question: str, text: str, limit: int, min_overlap: int) -> list[str]:
-    """Up to ``limit`` sentences of ``text`` sharing most words with the question, verbatim, in text order."""
+def best_sentences(question: str, text: str, limit: int, min_overlap: int, anchors: list[str] = ()) -> list[str]:
+    """Up to ``limit`` sentences of ``text`` sharing most words with the question, verbatim, in text order.
+
+    Sentences that hold part of an ``anchors`` quote come first, whatever their overlap and the limit.
+    """
     wanted = set(tokenize(question))
-    scored = []
+    spans = [(start, start + len(quote)) for quote in anchors if (start := text.find(quote)) >= 0]
+    forced, scored = [], []
     for position, match in enumerate(SENTENCE.finditer(text)):
         sentence = match.group(0).strip()
+        if any(match.start() < end and start < match.end() for start, end in spans):
+            forced.append((position, sentence))
+            continue
         overlap = len(wanted & set(tokenize(sentence)))
         if overlap >= min_overlap and len(sentence.split()) >= 5:
             scored.append((overlap, position, sentence))
-    chosen = sorted(scored, key=lambda item: (-item[0], item[1]))[:limit]
-    return [sentence for _, _, sentence in sorted(chosen, key=lambda item: item[1])]
+    chosen = forced + [(p, s) for _, p, s in sorted(scored, key=lambda item: (-item[0], item[1]))[:limit - len(forced)]]
+    return [sentence for _, sentence in sorted(chosen)]
 
 
 def _sentence(text: str) -> str:

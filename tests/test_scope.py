@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.evaluation.scoring import cite_hit
 from tests.blind_cases import case_params, load_cases
 
 IN_SCOPE_FAR_FROM_THE_SOURCES = [
@@ -50,5 +51,7 @@ def test_general_questions_and_other_requests_are_told_apart_from_situations(adv
     scope = [c.detail for c in answer.checks if c.name == "scope"]
     if case["kind"] == "general":
         assert answer.in_scope and answer.verdict.coproduction is None, scope
+        if case.get("cite"):  # the writer's phrase from the passage that answers it
+            assert cite_hit([case["cite"]], answer)[0], [c.id for c in answer.citations]
     else:
         assert not answer.in_scope and not answer.citations, scope

@@ -60,6 +60,10 @@ class Retriever:
         """The stored passage with this id (exact text), if any."""
         return self.chunks.get(chunk_id)
 
+    def hits_for(self, chunk_ids: list[str]) -> list[SearchHit]:
+        """The stored passages with these ids as hits, in this order (passages chosen by the rule set, not searched)."""
+        return self._hits([(chunk_id, 0.0) for chunk_id in chunk_ids], [], [])
+
     def dense(self, query_vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """(id, cosine similarity) best first, from Chroma."""
         results = self.vectorstore.similarity_search_by_vector_with_relevance_scores(

@@ -1,7 +1,7 @@
 """The rule set as data: pydantic models for ``knowledge/rules/*.yaml`` and the loader that validates them.
 
 ``load_ruleset`` reads ``facts.yaml`` (facts, their questions and detectors), ``claims.yaml`` (claims an answer
-must never make) and one file per decision (rules tried in order; the last, without ``when``, is the outcome
+must never make), ``topics.yaml`` (concept questions and the passage that answers each) and one file per decision (rules tried in order; the last, without ``when``, is the outcome
 when none holds; ``notes`` add considerations). Every problem found is reported as ``path:line: message``.
 """
 
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.corpus.chunking import chunk_document
 from assistant.corpus.documents import DocumentError, load_knowledge_sources
+from assistant.index.lexical import normalise
 from assistant.models import Verdict
 from assistant.rules.matching import (LexicalPattern, leading_vocabulary, split_vocabulary_patterns, vocabulary_alternation,
                                       vocabulary_scanners)
@@ -28,7 +29,7 @@ from assistant.rules.pattern_cache import PatternCache
 FactValue = bool | str
 OPERATORS = ("all", "any", "not")
 VOCAB_REF = re.compile(r"\{([a-z_]+)\}")
-FACTS_FILE, CLAIMS_FILE = "facts.yaml", "claims.yaml"
+FACTS_FILE, CLAIMS_FILE, TOPICS_FILE = "facts.yaml", "claims.yaml", "topics.yaml"
 
 
 class RuleSetError(ValueError):
@@ -152,6 +153,19 @@ class ClaimsFile(_Model):
     claims: list[Claim]
 
 
+class Topic(_Model):
+    """A concept question the sources answer in one passage; its patterns recognise it in a general question."""
+
+    id: str
+    question: str
+    patterns: list[str] = Field(min_length=1)
+    source: SourceRef
+
+
+class TopicsFile(_Model):
+    topics: list[Topic]
+
+
 # -- conditions ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Leaf:
@@ -232,6 +246,13 @@ class RuleSet:
     vocabulary: dict[str, str] = field(default_factory=dict)  # vocabulary → its expanded alternation
     scanners: dict[str, re.Pattern] = field(default_factory=dict)  # vocabulary → where its terms can start
     claim_patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
+    topics: list[Topic] = field(default_factory=list)
+    topic_patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
+
+    def topics_for(self, question: str) -> list[Topic]:
+        """The topics whose patterns match the question (typography folded), in file order."""
+        text = normalise(question)
+        return [t for t in self.topics if any(p.search(text) for p in self.topic_patterns[t.id])]
 
     def decision(self, name: str) -> DecisionSpec:
         return next(d for d in self.decisions if d.name == name)
@@ -395,11 +416,9 @@ def load_ruleset(rules_dir: Path, sources_dir: Path, cache_dir: Path | None = No
     if not facts_path.is_file():
         raise RuleSetError([f"{facts_path}:1: missing facts file"])
     facts_file, flines = loader.read(facts_path, FactsFile)
-    claims_path = loader.rules_dir / CLAIMS_FILE
-    claims_file, clines = loader.read(claims_path, ClaimsFile) if claims_path.is_file() else (None, _Lines(None))
     decision_files = []
     for path in sorted(loader.rules_dir.glob("*.yaml")):
-        if path.name not in (FACTS_FILE, CLAIMS_FILE):
+        if path.name not in (FACTS_FILE, CLAIMS_FILE, TOPICS_FILE):
             parsed, lines = loader.read(path, DecisionFile)
             decision_files.append((path, parsed, lines))
     if facts_file is None:
@@ -517,26 +536,35 @@ def load_ruleset(rules_dir: Path, sources_dir: Path, cache_dir: Path | None = No
         decisions.append(DecisionSpec(name, domain, spec.undecided, applies, compiled["rules"],
                                       compiled["notes"], str(path)))
 
-    # claims
-    claims: list[Claim] = []
-    claim_patterns: dict[str, list[re.Pattern]] = {}
-    if claims_file is not None:
-        for i, claim in enumerate(claims_file.claims):
-            line = clines("claims", i)
-            if claim.id in seen_ids:
-                loader.report(claims_path, line, f"duplicate id {claim.id!r}")
-            seen_ids.setdefault(claim.id, f"{claims_path}:{line}")
-            loader.check_source(claims_path, clines("claims", i, "source"), claim.source)
-            claim_patterns[claim.id] = loader.compile_patterns(claims_path, line, claim.patterns, {})
-            claims.append(claim)
+    claims, claim_patterns = _load_patterned(loader, CLAIMS_FILE, ClaimsFile, "claims", {}, seen_ids)
+    topics, topic_patterns = _load_patterned(loader, TOPICS_FILE, TopicsFile, "topics", vocabulary, seen_ids)
 
     if loader.problems:
         raise RuleSetError(loader.problems)
     pattern_cache.save()
     return RuleSet(facts=facts, decisions=decisions, claims=claims, negation=facts_file.negation,
                    answers=dict(facts_file.answers), classification_questions=classification_questions,
-                   patterns=patterns, claim_patterns=claim_patterns,
+                   patterns=patterns, claim_patterns=claim_patterns, topics=topics, topic_patterns=topic_patterns,
                    vocabulary=vocabulary, scanners=vocabulary_scanners(vocabulary))
+
+
+def _load_patterned(loader: _Loader, name: str, model: type[BaseModel], key: str, vocabulary: dict[str, str],
+                    seen_ids: dict[str, str]) -> tuple[list, dict[str, list[re.Pattern]]]:
+    """Entries with patterns and a source (claims, topics) from an optional file: checked, patterns compiled."""
+    path = loader.rules_dir / name
+    if not path.is_file():
+        return [], {}
+    parsed, lines = loader.read(path, model)
+    entries, compiled = [], {}
+    for i, entry in enumerate(getattr(parsed, key) if parsed is not None else []):
+        line = lines(key, i)
+        if entry.id in seen_ids:
+            loader.report(path, line, f"duplicate id {entry.id!r}")
+        seen_ids.setdefault(entry.id, f"{path}:{line}")
+        loader.check_source(path, lines(key, i, "source"), entry.source)
+        compiled[entry.id] = loader.compile_patterns(path, line, entry.patterns, vocabulary)
+        entries.append(entry)
+    return entries, compiled
 
 
 def check_rules(rules_dir: Path, sources_dir: Path) -> list[str]:
