@@ -108,7 +108,8 @@ class Advisor:
         facts = self.extractor.extract(text, previous=previous, pending_fact=pending, query_vector=vector)
         hits = self.retriever.search(text, query_vector=vector)
         best = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
-        scope = self.scope.classify(text, best, facts.stated_count)
+        topics = tuple(topic.id for topic in self.ruleset.topics_for(text))
+        scope = self.scope.classify(text, best, facts.stated_count, topics)
         if pending and scope.kind in ("general", "out_of_scope") and facts.stated_count:
             scope = ScopeDecision("situation", "a reply to the clarifying question")
         return _Turn(text, cid, scope, facts, hits, pending)

@@ -48,8 +48,10 @@ class ScopeChecker:
         english = sum(w in self.config["english_stopwords"] for w in words)
         return len(words) >= 4 and foreign >= 2 and foreign > 2 * english
 
-    def classify(self, question: str, best_similarity: float, stated_facts: int) -> ScopeDecision:
-        """Decide the kind of question from patterns, the best passage similarity and the facts stated."""
+    def classify(self, question: str, best_similarity: float, stated_facts: int,
+                 topics: tuple[str, ...] = ()) -> ScopeDecision:
+        """Decide the kind of question from patterns, the best passage similarity, the facts stated and the
+        concept topics (``knowledge/rules/topics.yaml``) the question matches."""
         text = normalise(question)
         if self.is_foreign(text):
             return ScopeDecision("other_language", "the question is not in English")
@@ -71,6 +73,9 @@ class ScopeChecker:
             return ScopeDecision("general", "a question about the concept or the sources")
         if names_coproduction and stated_facts == 0 and self._first("own_case_markers", text) is None:
             return ScopeDecision("general", "names co-production but no situation or case of the asker's")
+        if (topics and stated_facts <= self.config["topic_question_max_facts"]
+                and self._first("own_case_markers", text) is None):
+            return ScopeDecision("general", f"asks about a topic of the sources ({topics[0]}), no case of the asker's")
         describes = self._first("situation_markers", text) is not None
         general_wording = self._first("general_patterns", text) is not None
         if describes or (stated_facts >= 2 and not general_wording) or (stated_facts >= 3):

@@ -45,3 +45,14 @@ def test_a_general_question_cites_and_quotes_its_topic_passage(advisor, ruleset,
     assert answer.citations[0].id == source.chunk_id, [c.id for c in answer.citations]
     assert source.quote in answer.answer
     assert cite_hit([source.quote], answer)[0]
+
+
+def test_a_topic_question_with_no_case_of_the_askers_is_general(advisor):
+    answer = advisor.ask("Before the board argues about pros and cons, what's the first question to settle about involving clients?")
+    assert answer.in_scope and answer.verdict.coproduction is None
+    assert answer.citations[0].id.endswith("sometimes-it-s-unavoidable.p1")
+
+
+def test_a_topic_question_about_a_case_of_the_askers_stays_a_situation(advisor):
+    answer = advisor.ask("We want to use co-production in our library. Is it worth it?")
+    assert answer.verdict.coproduction == "unclear" and answer.follow_up
