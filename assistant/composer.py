@@ -113,13 +113,17 @@ class Composer:
     def _general(self, data: ComposeInput, marks: Markers) -> list[str]:
         """Quote the best sentences of the best passages verbatim (more from the best one).
 
-        A passage the rule set's topics chose for this question always shows the sentences of its quotes.
+        A passage the rule set's topics chose for this question always shows the sentences of its quotes; when it
+        leads the answer, its other sentences fill the quote even if they share no word with the question (the
+        topic, not the wording, says the passage answers it).
         """
         t = self.templates["sections"]
         lines, sources = [], [h for h in data.passages if h.kind == "source"]
         for rank, hit in enumerate(sources[:GENERAL_PASSAGES]):
+            anchors = data.anchors.get(hit.id, [])
+            min_overlap = (0 if anchors else 1) if rank == 0 else 2
             sentences = best_sentences(data.question, hit.text, TOP_SENTENCES if rank == 0 else 1,
-                                       min_overlap=1 if rank == 0 else 2, anchors=data.anchors.get(hit.id, []))
+                                       min_overlap=min_overlap, anchors=anchors)
             if sentences:
                 lines.append(f"> {' '.join(sentences)} {marks([hit.id])}")
         rules = []

@@ -56,3 +56,11 @@ def test_a_topic_question_with_no_case_of_the_askers_is_general(advisor):
 def test_a_topic_question_about_a_case_of_the_askers_stays_a_situation(advisor):
     answer = advisor.ask("We want to use co-production in our library. Is it worth it?")
     assert answer.verdict.coproduction == "unclear" and answer.follow_up
+
+
+def test_a_leading_topic_passage_is_quoted_at_length_even_without_shared_words(advisor):
+    answer = advisor.ask("Why would anyone give up a Saturday for a council library?")
+    quote = next(line for line in answer.answer.splitlines() if line.startswith("> "))
+    passage = answer.citations[0].text
+    quoted = [s for s in best_sentences("", passage, limit=10, min_overlap=0) if s in quote]
+    assert answer.citations[0].id.endswith("why-do-people-co-produce.p1") and len(quoted) == 3, quote
