@@ -20,6 +20,7 @@ from assistant.index.lexical import tokenize
 from assistant.knowledge import bibliography
 from assistant.models import Answer, Check, Citation, SearchHit, Verdict
 from assistant.rules import FactExtractor, FactState, evaluate, load_ruleset
+from assistant.rules.schema import Topic
 from assistant.scope import ScopeChecker, ScopeDecision
 from assistant.services import embeddings_for, open_retriever
 from assistant.state import ConversationStore, FeedbackStore, StateStore
@@ -48,6 +49,7 @@ class _Turn:
     facts: FactState
     hits: list[SearchHit]
     pending: str | None
+    topics: list[Topic]  # concept topics the question matches (topics.yaml)
 
 
 class Advisor:
@@ -108,11 +110,11 @@ class Advisor:
         facts = self.extractor.extract(text, previous=previous, pending_fact=pending, query_vector=vector)
         hits = self.retriever.search(text, query_vector=vector)
         best = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
-        topics = tuple(topic.id for topic in self.ruleset.topics_for(text))
-        scope = self.scope.classify(text, best, facts.stated_count, topics)
+        topics = self.ruleset.topics_for(text)
+        scope = self.scope.classify(text, best, facts.stated_count, tuple(topic.id for topic in topics))
         if pending and scope.kind in ("general", "out_of_scope") and facts.stated_count:
             scope = ScopeDecision("situation", "a reply to the clarifying question")
-        return _Turn(text, cid, scope, facts, hits, pending)
+        return _Turn(text, cid, scope, facts, hits, pending, topics)
 
     def _answer(self, turn: _Turn) -> Answer:
         if not turn.scope.in_scope:
@@ -125,9 +127,8 @@ class Advisor:
                                 **reasons_from_decision(decision))
             turn.pending = decision.follow_up[0].fact if decision.follow_up else None
         else:
-            topics = self.ruleset.topics_for(turn.question)
             anchors: dict[str, list[str]] = {}
-            for topic in topics:
+            for topic in turn.topics:
                 anchors.setdefault(topic.source.chunk_id, []).append(topic.source.quote)
             found = self.retriever.search(turn.question, kinds=["source"],
                                           query_vector=self.embeddings.query_vector(turn.question))

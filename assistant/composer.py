@@ -8,6 +8,7 @@ so each marker points at a stored passage.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,7 +141,7 @@ class Composer:
         return [t["general_intro"]] + lines
 
 
-def best_sentences(question: str, text: str, limit: int, min_overlap: int, anchors: list[str] = ()) -> list[str]:
+def best_sentences(question: str, text: str, limit: int, min_overlap: int, anchors: Sequence[str] = ()) -> list[str]:
     """Up to ``limit`` sentences of ``text`` sharing most words with the question, verbatim, in text order.
 
     Sentences that hold part of an ``anchors`` quote come first, whatever their overlap and the limit.

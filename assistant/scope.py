@@ -71,10 +71,10 @@ class ScopeChecker:
         concept_question = self._first("concept_questions", text) is not None
         if concept_question and stated_facts <= self.config["concept_question_max_facts"]:
             return ScopeDecision("general", "a question about the concept or the sources")
-        if names_coproduction and stated_facts == 0 and self._first("own_case_markers", text) is None:
+        own_case = self._first("own_case_markers", text) is not None
+        if names_coproduction and stated_facts == 0 and not own_case:
             return ScopeDecision("general", "names co-production but no situation or case of the asker's")
-        if (topics and stated_facts <= self.config["topic_question_max_facts"]
-                and self._first("own_case_markers", text) is None):
+        if topics and stated_facts <= self.config["topic_question_max_facts"] and not own_case:
             return ScopeDecision("general", f"asks about a topic of the sources ({topics[0]}), no case of the asker's")
         describes = self._first("situation_markers", text) is not None
         general_wording = self._first("general_patterns", text) is not None

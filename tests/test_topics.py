@@ -48,7 +48,8 @@ def test_a_general_question_cites_and_quotes_its_topic_passage(advisor, ruleset,
 
 
 def test_a_topic_question_with_no_case_of_the_askers_is_general(advisor):
-    answer = advisor.ask("Before the board argues about pros and cons, what's the first question to settle about involving clients?")
+    answer = advisor.ask("Before the board argues about pros and cons, "
+                         "what's the first question to settle about involving clients?")
     assert answer.in_scope and answer.verdict.coproduction is None
     assert answer.citations[0].id.endswith("sometimes-it-s-unavoidable.p1")
 

@@ -1,8 +1,9 @@
 """The rule set as data: pydantic models for ``knowledge/rules/*.yaml`` and the loader that validates them.
 
 ``load_ruleset`` reads ``facts.yaml`` (facts, their questions and detectors), ``claims.yaml`` (claims an answer
-must never make), ``topics.yaml`` (concept questions and the passage that answers each) and one file per decision (rules tried in order; the last, without ``when``, is the outcome
-when none holds; ``notes`` add considerations). Every problem found is reported as ``path:line: message``.
+must never make), ``topics.yaml`` (concept questions and the passage that answers each) and one file per
+decision (rules tried in order; the last, without ``when``, is the outcome when none holds; ``notes`` add
+considerations and definitions). Every problem found is reported as ``path:line: message``.
 """
 
 from __future__ import annotations
