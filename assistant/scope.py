@@ -78,6 +78,8 @@ class ScopeChecker:
             return ScopeDecision("general", f"asks about a topic of the sources ({topics[0]}), no case of the asker's")
         describes = self._first("situation_markers", text) is not None
         general_wording = self._first("general_patterns", text) is not None
+        if topics and general_wording and not describes and not own_case:
+            return ScopeDecision("general", f"a general question on a topic of the sources ({topics[0]})")
         if describes or (stated_facts >= 2 and not general_wording) or (stated_facts >= 3):
             return ScopeDecision("situation", f"describes a situation ({stated_facts} facts stated)")
         return ScopeDecision("general", "a question about the concept")
