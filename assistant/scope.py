@@ -29,7 +29,8 @@ class ScopeChecker:
     """Patterns and thresholds from ``knowledge/scope.yaml``."""
 
     PATTERN_LISTS = ("domain_terms", "out_of_scope_patterns", "other_requests", "coproduction_terms",
-                     "concept_questions", "own_case_markers", "situation_markers", "general_patterns")
+                     "concept_questions", "own_case_markers", "own_verdict_questions", "situation_markers",
+                     "general_patterns")
 
     def __init__(self, path: Path):
         self.config = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -69,7 +70,9 @@ class ScopeChecker:
                 return ScopeDecision("out_of_scope",
                                      f"no domain term and best passage similarity {best_similarity:.2f}")
         concept_question = self._first("concept_questions", text) is not None
-        if concept_question and stated_facts <= self.config["concept_question_max_facts"]:
+        asks_verdict = self._first("own_verdict_questions", text) is not None
+        if (concept_question and stated_facts <= self.config["concept_question_max_facts"]
+                and not (asks_verdict and stated_facts >= self.config["own_verdict_min_facts"])):
             return ScopeDecision("general", "a question about the concept or the sources")
         own_case = self._first("own_case_markers", text) is not None
         if names_coproduction and stated_facts == 0 and not own_case:
