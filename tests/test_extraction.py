@@ -151,6 +151,19 @@ def test_a_later_question_about_the_classification_states_nothing(extractor):
     assert described.value("citizens_passive") is True
 
 
+def test_a_sentence_of_undecided_options_states_nothing(extractor):
+    """Options still open ("whether it'll be paid drivers or locals volunteering") name who might do the work;
+    the rest of the text is still read."""
+    options = "Not decided yet whether it'll be paid drivers from a bus operator or locals volunteering to drive."
+    assert extractor.extract(options.replace("Not decided yet whether it'll be", "It will be")
+                             ).value("who_does_work") == "citizens"
+    state = extractor.extract("We're setting up community transport for the hill towns. " + options)
+    assert state.get("who_does_work") is None and state.get("volunteers_for_others").origin == "default"
+    settled = extractor.extract(options + " Either way, residents will book their own trips online.")
+    assert settled.value("who_does_work") == "citizens"
+    assert settled.get("who_does_work").span.startswith("residents")
+
+
 def test_a_likeness_yields_to_a_stated_fact(ruleset, extractor):
     """The who-does-the-work likeness is not inferred when the text states the citizens only decide."""
     from dataclasses import replace

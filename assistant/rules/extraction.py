@@ -20,6 +20,7 @@ from assistant.rules.matching import TextMatcher
 from assistant.rules.schema import Fact, FactValue, RuleSet, SemanticDetector
 
 LATER_QUESTION = re.compile(r"(?<=[.!?])(\s+)([^.!?]*\?)")  # a question after the first sentence
+SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 Origin = Literal["stated", "inferred", "answered", "default"]
 RANK: dict[str, int] = {"default": 0, "inferred": 1, "stated": 2, "answered": 2}
@@ -129,8 +130,22 @@ class FactExtractor:
 
         return LATER_QUESTION.sub(blank, text) if self.ruleset.classification_questions else text
 
+    def _without_undecided_options(self, text: str) -> str:
+        """``text`` with the sentences that lay out options still undecided blanked out.
+
+        "Not decided yet whether it'll be paid drivers or locals volunteering to drive" names who might do the
+        work, not who does it: the options must not read as the situation's facts.
+        """
+        def blank(match: re.Match) -> str:
+            sentence = match.group(0)
+            if any(p.search(sentence) for p in self.ruleset.undecided_options):
+                return " " * len(sentence)
+            return sentence
+
+        return SENTENCE.sub(blank, text) if self.ruleset.undecided_options else text
+
     def _lexical(self, text: str, turn: int) -> dict[str, FactReading]:
-        text = self._without_classification_questions(text)
+        text = self._without_undecided_options(self._without_classification_questions(text))
         breaks = [0] + [m.end() for m in self._breaks.finditer(text)]
         matcher = TextMatcher(text, self.ruleset.scanners)
         found: dict[str, FactReading] = {}

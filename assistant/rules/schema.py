@@ -114,6 +114,7 @@ class FactsFile(_Model):
     negation: Negation
     answers: dict[Literal["yes", "no"], list[str]]
     classification_questions: list[str] = Field(default_factory=list)
+    undecided_options: list[str] = Field(default_factory=list)
     vocabulary: dict[str, list[str]] = Field(default_factory=dict)
     facts: list[Fact]
 
@@ -243,6 +244,7 @@ class RuleSet:
     negation: Negation
     answers: dict[str, list[str]]
     classification_questions: list[re.Pattern] = field(default_factory=list)  # a closing "does that count?"
+    undecided_options: list[re.Pattern] = field(default_factory=list)  # a sentence of options still open
     patterns: dict[tuple[str, str], list[LexicalPattern]] = field(default_factory=dict)  # (fact, detector) → compiled
     vocabulary: dict[str, str] = field(default_factory=dict)  # vocabulary → its expanded alternation
     scanners: dict[str, re.Pattern] = field(default_factory=dict)  # vocabulary → where its terms can start
@@ -474,6 +476,9 @@ def load_ruleset(rules_dir: Path, sources_dir: Path, cache_dir: Path | None = No
     for i, pattern in enumerate(facts_file.classification_questions):  # compiled one by one: each names its line
         classification_questions += loader.compile_patterns(
             facts_path, flines("classification_questions", i), [pattern], vocabulary)
+    undecided_options: list[re.Pattern] = []
+    for i, pattern in enumerate(facts_file.undecided_options):
+        undecided_options += loader.compile_patterns(facts_path, flines("undecided_options", i), [pattern], vocabulary)
     loader.compile_patterns(facts_path, flines("negation"), facts_file.negation.cues + [facts_file.negation.clause_breaks], {})
 
     # decisions
@@ -545,6 +550,7 @@ def load_ruleset(rules_dir: Path, sources_dir: Path, cache_dir: Path | None = No
     pattern_cache.save()
     return RuleSet(facts=facts, decisions=decisions, claims=claims, negation=facts_file.negation,
                    answers=dict(facts_file.answers), classification_questions=classification_questions,
+                   undecided_options=undecided_options,
                    patterns=patterns, claim_patterns=claim_patterns, topics=topics, topic_patterns=topic_patterns,
                    vocabulary=vocabulary, scanners=vocabulary_scanners(vocabulary))
 
