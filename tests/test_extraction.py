@@ -164,6 +164,17 @@ def test_a_sentence_of_undecided_options_states_nothing(extractor):
     assert settled.get("who_does_work").span.startswith("residents")
 
 
+def test_a_sentence_about_an_ended_arrangement_states_nothing(extractor):
+    """"used to be delivered by volunteers" says who did the work once; what happens now is still read."""
+    before = "Meals on wheels in our region used to be delivered by Rotary volunteers."
+    assert extractor.extract(before.replace("used to be", "is")).value("volunteers_for_others") is True
+    state = extractor.extract(before + " Under the new contract a catering company cooks the meals and its "
+                                       "paid drivers deliver them all; the clients just receive them at the door.")
+    assert state.value("volunteers_for_others") is False and state.value("citizens_passive") is True
+    still = extractor.extract("Meals on wheels used to be delivered by paid drivers, but now volunteers deliver them.")
+    assert still.value("who_does_work") == "citizens"
+
+
 def test_a_likeness_yields_to_a_stated_fact(ruleset, extractor):
     """The who-does-the-work likeness is not inferred when the text states the citizens only decide."""
     from dataclasses import replace

@@ -130,22 +130,24 @@ class FactExtractor:
 
         return LATER_QUESTION.sub(blank, text) if self.ruleset.classification_questions else text
 
-    def _without_undecided_options(self, text: str) -> str:
-        """``text`` with the sentences that lay out options still undecided blanked out.
+    def _without_set_aside_sentences(self, text: str) -> str:
+        """``text`` with the sentences that do not describe the situation asked about blanked out.
 
         "Not decided yet whether it'll be paid drivers or locals volunteering to drive" names who might do the
-        work, not who does it: the options must not read as the situation's facts.
+        work; "Meals on wheels used to be delivered by volunteers" names who did it once. Neither is who does
+        it: such sentences must not read as the situation's facts (``undecided_options`` and
+        ``former_arrangements`` in the facts file).
         """
         def blank(match: re.Match) -> str:
             sentence = match.group(0)
-            if any(p.search(sentence) for p in self.ruleset.undecided_options):
+            if any(p.search(sentence) for p in self.ruleset.set_aside_sentences):
                 return " " * len(sentence)
             return sentence
 
-        return SENTENCE.sub(blank, text) if self.ruleset.undecided_options else text
+        return SENTENCE.sub(blank, text) if self.ruleset.set_aside_sentences else text
 
     def _lexical(self, text: str, turn: int) -> dict[str, FactReading]:
-        text = self._without_undecided_options(self._without_classification_questions(text))
+        text = self._without_set_aside_sentences(self._without_classification_questions(text))
         breaks = [0] + [m.end() for m in self._breaks.finditer(text)]
         matcher = TextMatcher(text, self.ruleset.scanners)
         found: dict[str, FactReading] = {}

@@ -115,6 +115,7 @@ class FactsFile(_Model):
     answers: dict[Literal["yes", "no"], list[str]]
     classification_questions: list[str] = Field(default_factory=list)
     undecided_options: list[str] = Field(default_factory=list)
+    former_arrangements: list[str] = Field(default_factory=list)
     vocabulary: dict[str, list[str]] = Field(default_factory=dict)
     facts: list[Fact]
 
@@ -244,7 +245,7 @@ class RuleSet:
     negation: Negation
     answers: dict[str, list[str]]
     classification_questions: list[re.Pattern] = field(default_factory=list)  # a closing "does that count?"
-    undecided_options: list[re.Pattern] = field(default_factory=list)  # a sentence of options still open
+    set_aside_sentences: list[re.Pattern] = field(default_factory=list)  # options still open, arrangements ended
     patterns: dict[tuple[str, str], list[LexicalPattern]] = field(default_factory=dict)  # (fact, detector) → compiled
     vocabulary: dict[str, str] = field(default_factory=dict)  # vocabulary → its expanded alternation
     scanners: dict[str, re.Pattern] = field(default_factory=dict)  # vocabulary → where its terms can start
@@ -476,9 +477,10 @@ def load_ruleset(rules_dir: Path, sources_dir: Path, cache_dir: Path | None = No
     for i, pattern in enumerate(facts_file.classification_questions):  # compiled one by one: each names its line
         classification_questions += loader.compile_patterns(
             facts_path, flines("classification_questions", i), [pattern], vocabulary)
-    undecided_options: list[re.Pattern] = []
-    for i, pattern in enumerate(facts_file.undecided_options):
-        undecided_options += loader.compile_patterns(facts_path, flines("undecided_options", i), [pattern], vocabulary)
+    set_aside_sentences: list[re.Pattern] = []
+    for key in ("undecided_options", "former_arrangements"):
+        for i, pattern in enumerate(getattr(facts_file, key)):
+            set_aside_sentences += loader.compile_patterns(facts_path, flines(key, i), [pattern], vocabulary)
     loader.compile_patterns(facts_path, flines("negation"), facts_file.negation.cues + [facts_file.negation.clause_breaks], {})
 
     # decisions
@@ -550,7 +552,7 @@ def load_ruleset(rules_dir: Path, sources_dir: Path, cache_dir: Path | None = No
     pattern_cache.save()
     return RuleSet(facts=facts, decisions=decisions, claims=claims, negation=facts_file.negation,
                    answers=dict(facts_file.answers), classification_questions=classification_questions,
-                   undecided_options=undecided_options,
+                   set_aside_sentences=set_aside_sentences,
                    patterns=patterns, claim_patterns=claim_patterns, topics=topics, topic_patterns=topic_patterns,
                    vocabulary=vocabulary, scanners=vocabulary_scanners(vocabulary))
 
