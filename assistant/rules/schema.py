@@ -473,14 +473,14 @@ def load_ruleset(rules_dir: Path, sources_dir: Path, cache_dir: Path | None = No
                               f"semantic detector of {fact.id!r} yields to {other!r}, which is not a boolean fact")
     for key, regexes in facts_file.answers.items():
         loader.compile_patterns(facts_path, flines("answers", key), regexes, vocabulary)
-    classification_questions: list[re.Pattern] = []
-    for i, pattern in enumerate(facts_file.classification_questions):  # compiled one by one: each names its line
-        classification_questions += loader.compile_patterns(
-            facts_path, flines("classification_questions", i), [pattern], vocabulary)
-    set_aside_sentences: list[re.Pattern] = []
-    for key in ("undecided_options", "former_arrangements"):
-        for i, pattern in enumerate(getattr(facts_file, key)):
-            set_aside_sentences += loader.compile_patterns(facts_path, flines(key, i), [pattern], vocabulary)
+
+    def compiled_one_by_one(key: str) -> list[re.Pattern]:
+        """A list of patterns of the facts file, compiled one by one so that an error names its line."""
+        return [compiled for i, pattern in enumerate(getattr(facts_file, key))
+                for compiled in loader.compile_patterns(facts_path, flines(key, i), [pattern], vocabulary)]
+
+    classification_questions = compiled_one_by_one("classification_questions")
+    set_aside_sentences = compiled_one_by_one("undecided_options") + compiled_one_by_one("former_arrangements")
     loader.compile_patterns(facts_path, flines("negation"), facts_file.negation.cues + [facts_file.negation.clause_breaks], {})
 
     # decisions
